@@ -1,0 +1,1 @@
+"""Event topics and the outbox."""

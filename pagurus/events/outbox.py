@@ -1,0 +1,61 @@
+"""Writing events into the outbox, in the caller's transaction.
+
+The event row is added to the same session as the change it describes, so
+both commit together or neither does; dispatchers relay rows later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pagurus.model import Event, EventDelivery
+
+TOPICS = frozenset({
+    "project.new", "project.edit", "project.forked", "project.deleted",
+    "project.tag.removed", "project.tag.edited",
+    "project.user.added", "project.user.access.updated", "project.user.removed",
+    "project.group.added", "project.group.access.updated", "project.group.removed",
+    "group.edit",
+    "issue.new", "issue.edit", "issue.drop", "issue.comment.added", "issue.comment.edited",
+    "issue.tag.added", "issue.tag.removed", "issue.assigned.added", "issue.assigned.reset",
+    "issue.dependency.added", "issue.dependency.removed",
+    "pull-request.new", "pull-request.closed", "pull-request.reopened",
+    "pull-request.comment.added", "pull-request.comment.edited",
+    "pull-request.initial_comment.edited", "pull-request.tag.added",
+    "pull-request.tag.removed", "pull-request.assigned.added", "pull-request.assigned.reset",
+    "pull-request.flag.added", "pull-request.flag.updated", "pull-request.updated",
+    "pull-request.rebased", "commit.flag.added", "commit.flag.updated",
+    "git.receive", "git.branch.creation", "git.branch.deletion",
+    "git.tag.creation", "git.tag.deletion", "Test.notification",
+})
+
+
+def record(
+    session: Session,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    project_id: int | None = None,
+    private: bool = False,
+) -> Event:
+    """Queue ``topic`` with ``payload`` in the current transaction."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown event topic {topic!r}")
+    event = Event(topic=topic, payload=payload, project_id=project_id, private=private)
+    session.add(event)
+    return event
+
+
+def pending(session: Session, consumer: str, limit: int = 100) -> list[Event]:
+    """Events ``consumer`` has not yet taken, oldest first."""
+    taken = select(EventDelivery.event_id).where(EventDelivery.consumer == consumer)
+    stmt = select(Event).where(Event.id.not_in(taken)).order_by(Event.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def mark_delivered(session: Session, consumer: str, event_ids: list[int]) -> None:
+    for event_id in event_ids:
+        session.add(EventDelivery(event_id=event_id, consumer=consumer))

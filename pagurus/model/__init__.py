@@ -1,0 +1,33 @@
+"""Database tables (SQLAlchemy 2, typed). No logic lives here."""
+
+from pagurus.model.base import Base, utcnow
+from pagurus.model.events import Event, EventDelivery
+from pagurus.model.projects import (
+    Project,
+    ProjectGroup,
+    ProjectTag,
+    ProjectUser,
+    Star,
+    Watcher,
+)
+from pagurus.model.tokens import ApiToken
+from pagurus.model.users import Group, GroupMember, SSHKey, User, UserEmail
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Event",
+    "EventDelivery",
+    "Group",
+    "GroupMember",
+    "Project",
+    "ProjectGroup",
+    "ProjectTag",
+    "ProjectUser",
+    "SSHKey",
+    "Star",
+    "User",
+    "UserEmail",
+    "Watcher",
+    "utcnow",
+]

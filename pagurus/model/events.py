@@ -1,0 +1,35 @@
+"""The outbox: events written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pagurus.model.base import Base, utcnow
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(128), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # events about private objects are kept for internal consumers only
+    private: Mapped[bool] = mapped_column(default=False)
+    project_id: Mapped[int | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventDelivery(Base):
+    """One row per (event, consumer) once that consumer has taken the event."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "consumer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    consumer: Mapped[str] = mapped_column(String(64))
+    delivered_at: Mapped[datetime] = mapped_column(default=utcnow)

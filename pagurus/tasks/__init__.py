@@ -1,0 +1,1 @@
+"""Celery app and tasks: thin wrappers over core and git."""

@@ -1,0 +1,1 @@
+"""Flask: server-rendered UI (``ui``) and the Pagure-compatible API (``api``)."""
