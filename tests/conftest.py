@@ -131,4 +131,22 @@ def auth(raw: str) -> dict[str, str]:
     return {"Authorization": f"token {raw}"}
 
 
-__all__ = ["PASSWORD", "ApiToken", "Path", "auth", "unique"]
+__all__ = ["PASSWORD", "ApiToken", "Path", "auth", "csrf_of", "login_as", "unique"]
+
+
+def login_as(client: Any, user: User) -> None:
+    """Log ``user`` in on this test client (the login form has its own tests)."""
+    from pagurus.model import utcnow
+
+    with client.session_transaction() as sess:
+        sess["uid"] = user.id
+        sess["login_at"] = utcnow().timestamp()
+
+
+def csrf_of(client: Any) -> str:
+    """The CSRF token of this client's session (made if missing)."""
+    with client.session_transaction() as sess:
+        token = sess.get("_csrf")
+        if not token:
+            token = sess["_csrf"] = uuid.uuid4().hex
+        return token
