@@ -8,7 +8,11 @@ and projects so they never depend on each other.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,12 +58,60 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
+class Mailbox:
+    """Messages received by the test SMTP server, as ``email.message.Message``."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self._cond = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._cond:
+            self.messages.append(msg)
+            self._cond.notify_all()
+        return "250 OK"
+
+    def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 30) -> Any:
+        """The first message matching ``predicate``, waiting for it to arrive."""
+        with self._cond:
+            found: list[Any] = []
+
+            def check() -> bool:
+                found[:] = [m for m in self.messages if predicate(m)]
+                return bool(found)
+
+            if not self._cond.wait_for(check, timeout=timeout):
+                raise AssertionError("no matching email arrived")
+            return found[0]
+
+
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> config.Settings:
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free local port."""
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.port = port  # type: ignore[attr-defined]
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str,
+             mailbox: Mailbox) -> config.Settings:
     data = tmp_path_factory.mktemp("data")
     redis = os.environ.get("PAGURUS_TEST_REDIS_URL", "")
     s = config.load(env={}, data_dir=str(data), database_url=database_url, redis_url=redis,
-                    app_url="http://pagurus.test")
+                    app_url="http://pagurus.test", smtp_host="127.0.0.1",
+                    smtp_port=mailbox.port)  # type: ignore[attr-defined]
     s = config.ensure_data_dir(s)
     db.upgrade(s.sqlalchemy_url)
     return s
