@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -29,6 +30,9 @@ from pagurus.core import users as core_users
 from pagurus.model import ApiToken, Project, User
 
 PASSWORD = "correct horse battery"
+
+# argon2 at its production cost takes ~80 ms a hash; the suite makes hundreds of users
+core_users.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def unique(prefix: str = "t") -> str:

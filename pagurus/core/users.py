@@ -15,6 +15,12 @@ from pagurus.core.names import validate_email, validate_username
 from pagurus.model import User, UserEmail, utcnow
 
 _hasher = PasswordHasher()
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters (tests use cheap ones; production keeps the defaults)."""
+    global _hasher
+    _hasher = hasher
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 FULLNAME_MAX = 255
