@@ -69,6 +69,22 @@ def user_by_email(session: Session, email: str) -> User | None:
     return row.user if row else None
 
 
+def check_fullname(fullname: str | None) -> str:
+    """Full names are free text, but bounded and without control characters."""
+    fullname = (fullname or "").strip()
+    if len(fullname) > FULLNAME_MAX:
+        raise InvalidInput("Invalid full name",
+                           errors={"fullname": [f"At most {FULLNAME_MAX} characters."]})
+    if any(ord(c) < 32 or ord(c) == 127 for c in fullname):
+        raise InvalidInput("Invalid full name",
+                           errors={"fullname": ["Control characters are refused."]})
+    return fullname
+
+
+def set_fullname(user: User, fullname: str) -> None:
+    user.fullname = check_fullname(fullname)
+
+
 def create_user(
     session: Session,
     name: str,
@@ -82,8 +98,7 @@ def create_user(
     """Add an account. Inactive accounts get a confirmation token to activate."""
     name = validate_username(name)
     email = validate_email(email)
-    if len(fullname or "") > FULLNAME_MAX or any(ord(c) < 32 for c in fullname or ""):
-        raise InvalidInput("Invalid full name", errors={"fullname": ["At most 255 characters."]})
+    fullname = check_fullname(fullname)
     if get_user(session, name) is not None:
         raise Conflict(f"User {name!r} already exists", errors={"username": ["Already taken."]})
     if user_by_email(session, email) is not None:

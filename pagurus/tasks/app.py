@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pagurus.config import Settings, ensure_data_dir
 from pagurus.db import make_engine, make_sessionmaker
 
-celery_app = Celery("pagurus", include=["pagurus.tasks.projects"])
+celery_app = Celery("pagurus", include=["pagurus.tasks.projects", "pagurus.tasks.mail"])
 
 
 @dataclass
@@ -55,6 +55,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),
             "processed_folder": str(processed),
+            # pidbox/broadcast exchanges; kombu's default is ./control in the cwd
+            "control_folder": str(settings.data_dir / "celery" / "control"),
             "store_processed": False,
             "polling_interval": 0.1,
         }
