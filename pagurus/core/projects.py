@@ -594,3 +594,20 @@ def forks_of(session: Session, viewer: User | None, project: Project) -> list[Pr
                                   visible_clause(session, viewer))
             .order_by(Project.date_created))
     return list(session.scalars(stmt))
+
+
+# -- additions for the API ----------------------------------------------------
+
+def is_blocked_on(user: User | None, project: Project) -> bool:
+    """The user is in the project's ``block_users`` list (may read, not act)."""
+    return access._blocked_on(user, project)
+
+
+def group_projects_query(session: Session, viewer: User | None, group: Group,
+                         levels: tuple[str, ...] = ACCESS_LEVELS) -> Select[tuple[Project]]:
+    """Projects on which ``group`` holds one of ``levels``, visible to ``viewer``."""
+    granted = exists().where(ProjectGroup.project_id == Project.id,
+                             ProjectGroup.group_id == group.id,
+                             ProjectGroup.access.in_(levels))
+    return (select(Project).where(visible_clause(session, viewer), granted)
+            .order_by(func.lower(Project.name), Project.id))

@@ -28,8 +28,7 @@ def project_route(bp: Blueprint, suffix: str, *, forks: bool = True,
         endpoint = options.pop("endpoint", view.__name__)
         prefixes = PREFIXES if forks else PREFIXES[:2]
         for prefix in prefixes:
-            bp.add_url_rule(prefix + suffix, endpoint=endpoint, view_func=view,
-                            defaults=None, **options)
+            bp.add_url_rule(prefix + suffix, endpoint=endpoint, view_func=view, **options)
         return view
     return decorator
 

@@ -1,5 +1,16 @@
-"""API v0, Pagure-compatible, under /api/0."""
+"""API v0, Pagure-compatible, under /api/0.
+
+Each module declares its endpoints with :func:`registry.api_route`, which also
+feeds the OpenAPI document served at ``/api/0/openapi.json``.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/0")
+
+from pagurus.web.api import errors as _errors  # noqa: E402
+
+_errors.install(bp)
+
+# modules that register routes (imported for their side effect)
+from pagurus.web.api import groups, meta, openapi, projects, users  # noqa: E402, F401
