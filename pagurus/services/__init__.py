@@ -1,0 +1,1 @@
+"""Long-running daemons (supervisor, and later ssh, event source, webhooks)."""
