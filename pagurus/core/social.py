@@ -1,0 +1,226 @@
+"""Stars and watch choices: what users follow and how loudly.
+
+Watching follows Pagure: without an explicit choice, the owner and everyone
+with access to a project (directly or through a group) watch its issues and
+pull requests but not its commits. An explicit choice, ``unwatch`` included,
+wins over that default; resetting (level ``-1``) removes the choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session
+
+from pagurus.core import access
+from pagurus.core.errors import InvalidInput, NotAllowed, NotFound
+from pagurus.core.projects import visible_clause
+from pagurus.model import GroupMember, Project, ProjectGroup, ProjectUser, Star, User, Watcher
+
+# Pagure's levels for POST {P}/watch/settings/<level> and the watchers API
+WATCH_RESET = -1
+WATCH_NONE = 0
+WATCH_ISSUES = 1
+WATCH_COMMITS = 2
+WATCH_ALL = 3
+WATCH_LEVELS = (WATCH_RESET, WATCH_NONE, WATCH_ISSUES, WATCH_COMMITS, WATCH_ALL)
+WATCH_LABELS = {
+    WATCH_NONE: "Unwatch",
+    WATCH_ISSUES: "Watch issues and pull requests",
+    WATCH_COMMITS: "Watch commits",
+    WATCH_ALL: "Watch issues, pull requests and commits",
+}
+
+
+def _require_visible(session: Session, user: User | None, project: Project) -> User:
+    if user is None or access.is_blocked(user) or not access.can_see(session, user, project):
+        raise NotFound("Project not found", code="ENOPROJECT")
+    return user
+
+
+# -- stars -------------------------------------------------------------------
+
+def is_starred(session: Session, user: User | None, project: Project) -> bool:
+    if user is None:
+        return False
+    return session.scalar(select(Star.id).where(Star.project_id == project.id,
+                                                Star.user_id == user.id)) is not None
+
+
+def star(session: Session, user: User, project: Project, on: bool) -> bool:
+    """Star (``on``) or unstar; True when something changed. Starring a
+    project one cannot see is refused like a missing project."""
+    _require_visible(session, user, project)
+    row = session.scalar(select(Star).where(Star.project_id == project.id,
+                                            Star.user_id == user.id))
+    if on and row is None:
+        session.add(Star(project_id=project.id, user_id=user.id))
+        session.flush()
+        return True
+    if not on and row is not None:
+        session.delete(row)
+        session.flush()
+        return True
+    return False
+
+
+def star_count(session: Session, project: Project) -> int:
+    return session.scalar(select(func.count(Star.id)).where(Star.project_id == project.id)) or 0
+
+
+def stargazers(session: Session, project: Project) -> list[User]:
+    """Users who starred the project, by name."""
+    stmt = (select(User).join(Star, Star.user_id == User.id)
+            .where(Star.project_id == project.id).order_by(func.lower(User.name)))
+    return list(session.scalars(stmt))
+
+
+def user_stars_query(session: Session, user: User, viewer: User | None) -> Select[tuple[Project]]:
+    """Projects ``user`` starred that ``viewer`` may see (a query, for pagination)."""
+    starred = exists().where(Star.project_id == Project.id, Star.user_id == user.id)
+    return (select(Project).where(starred, visible_clause(session, viewer))
+            .order_by(func.lower(Project.name), Project.id))
+
+
+def user_stars(session: Session, user: User, viewer: User | None = None) -> list[Project]:
+    """Projects ``user`` starred, limited to those ``viewer`` may see
+    (``viewer`` defaults to the user: one's own stars)."""
+    viewer = user if viewer is None else viewer
+    return list(session.scalars(user_stars_query(session, user, viewer)))
+
+
+# -- watching ----------------------------------------------------------------
+
+def _has_access(session: Session, user: User, project: Project) -> bool:
+    """Owner, direct grant or group grant: the implicit watchers."""
+    return bool(access.grants(session, user, project))
+
+
+def _explicit(session: Session, user: User, project: Project) -> Watcher | None:
+    return session.scalar(select(Watcher).where(Watcher.project_id == project.id,
+                                                Watcher.user_id == user.id))
+
+
+def _names(row_issues: bool, row_commits: bool) -> list[str]:
+    out = []
+    if row_issues:
+        out.append("issues")
+    if row_commits:
+        out.append("commits")
+    return out
+
+
+def watch_level(session: Session, user: User | None, project: Project) -> list[str]:
+    """What the user watches: a sub-list of ``["issues", "commits"]``."""
+    if user is None:
+        return []
+    row = _explicit(session, user, project)
+    if row is not None:
+        return _names(row.watch_issues, row.watch_commits)
+    return ["issues"] if _has_access(session, user, project) else []
+
+
+def watch_status(session: Session, user: User | None, project: Project) -> int:
+    """The same as :func:`watch_level`, as Pagure's number 0-3."""
+    names = watch_level(session, user, project)
+    return (WATCH_ISSUES if "issues" in names else 0) + (
+        WATCH_COMMITS if "commits" in names else 0)
+
+
+def is_explicit(session: Session, user: User | None, project: Project) -> bool:
+    """Whether the user made a choice (else the default applies)."""
+    return user is not None and _explicit(session, user, project) is not None
+
+
+def parse_level(value: Any) -> int:
+    """A watch level from a form or URL; ENOCODE for anything else."""
+    try:
+        level = int(str(value).strip())
+    except (TypeError, ValueError):
+        level = None  # type: ignore[assignment]
+    if level not in WATCH_LEVELS:
+        raise InvalidInput(f"Invalid watch level {value!r}: use -1, 0, 1, 2 or 3",
+                           code="ENOCODE")
+    return level
+
+
+def set_watch(session: Session, user: User, project: Project, level: int | str,
+              *, actor: User | None = None) -> list[str]:
+    """Record the user's choice and return what they now watch.
+
+    ``actor`` (default: the user) must be the user or a site admin; the
+    watched project must be visible to the user."""
+    actor = user if actor is None else actor
+    if actor.id != user.id and not access.is_site_admin(actor):
+        raise NotAllowed("You are not allowed to modify this project's watchers",
+                         code="EMODIFYPROJECTNOTALLOWED")
+    level = parse_level(level)
+    _require_visible(session, user, project)
+    row = _explicit(session, user, project)
+    if level == WATCH_RESET:
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        return watch_level(session, user, project)
+    if row is None:
+        row = Watcher(project_id=project.id, user_id=user.id)
+        session.add(row)
+    row.watch_issues = level in (WATCH_ISSUES, WATCH_ALL)
+    row.watch_commits = level in (WATCH_COMMITS, WATCH_ALL)
+    session.flush()
+    return _names(row.watch_issues, row.watch_commits)
+
+
+def watchers(session: Session, project: Project) -> dict[str, Any]:
+    """``{total_watchers, watchers: {name or "@group": [...]}}`` as the API's
+    ``GET {P}/watchers``: implicit watchers merged with explicit choices, an
+    explicit unwatch removing the user."""
+    result: dict[str, list[str]] = {project.user.name: ["issues"]}
+    user_rows = session.scalars(select(ProjectUser).where(ProjectUser.project_id == project.id))
+    for row in user_rows:
+        result[row.user.name] = ["issues"]
+    group_rows = session.scalars(select(ProjectGroup)
+                                 .where(ProjectGroup.project_id == project.id))
+    for row in group_rows:
+        result["@" + row.group.name] = ["issues"]
+    explicit = session.execute(select(Watcher, User.name).join(User, User.id == Watcher.user_id)
+                               .where(Watcher.project_id == project.id))
+    for row, name in explicit:
+        names = _names(row.watch_issues, row.watch_commits)
+        if names:
+            result[name] = names
+        else:
+            result.pop(name, None)
+    ordered = dict(sorted(result.items(), key=lambda kv: kv[0].lower()))
+    return {"total_watchers": len(ordered), "watchers": ordered}
+
+
+def watcher_users(session: Session, project: Project, kind: str) -> list[User]:
+    """Every user who watches ``kind`` (``issues`` or ``commits``), group
+    members included: who to notify."""
+    if kind not in ("issues", "commits"):
+        raise ValueError(kind)
+    users: dict[int, User] = {}
+    if kind == "issues":
+        users[project.user.id] = project.user
+        for row in session.scalars(select(ProjectUser)
+                                   .where(ProjectUser.project_id == project.id)):
+            users[row.user.id] = row.user
+        stmt = (select(User).join(GroupMember, GroupMember.user_id == User.id)
+                .join(ProjectGroup, ProjectGroup.group_id == GroupMember.group_id)
+                .where(ProjectGroup.project_id == project.id))
+        for user in session.scalars(stmt):
+            users[user.id] = user
+    explicit = session.execute(select(Watcher, User).join(User, User.id == Watcher.user_id)
+                               .where(Watcher.project_id == project.id))
+    for row, user in explicit:
+        wants = row.watch_issues if kind == "issues" else row.watch_commits
+        if wants:
+            users[user.id] = user
+        else:
+            users.pop(user.id, None)
+    # someone who lost access to a private project hears nothing more of it
+    visible = [u for u in users.values()
+               if u.active and not access.is_blocked(u) and access.can_see(session, u, project)]
+    return sorted(visible, key=lambda u: u.name.lower())
