@@ -75,7 +75,8 @@ def level(session: Session, user: User | None, project: Project) -> Level:
     return best
 
 
-def _blocked_on(user: User | None, project: Project) -> bool:
+def is_blocked_on(user: User | None, project: Project) -> bool:
+    """In the project's ``block_users`` list: may read, may not act."""
     return bool(user and user.name in (project.block_users or []))
 
 
@@ -89,7 +90,7 @@ def can_see(session: Session, user: User | None, project: Project) -> bool:
 
 def can_ticket(session: Session, user: User | None, project: Project) -> bool:
     """Edit issue metadata, see private issues, read tickets/requests repos."""
-    if _blocked_on(user, project):
+    if is_blocked_on(user, project):
         return False
     return level(session, user, project) >= Level.TICKET
 
@@ -109,7 +110,7 @@ def can_commit(
 ) -> bool:
     """Push to ``branch`` (any branch when None: collaborators then qualify only
     if they could push somewhere, which is what UI buttons need)."""
-    if user is None or is_blocked(user) or _blocked_on(user, project) or project.read_only:
+    if user is None or is_blocked(user) or is_blocked_on(user, project) or project.read_only:
         return False
     if user.is_admin:
         return True
@@ -122,7 +123,7 @@ def can_commit(
 
 
 def can_admin(session: Session, user: User | None, project: Project) -> bool:
-    if _blocked_on(user, project):
+    if is_blocked_on(user, project):
         return False
     return level(session, user, project) >= Level.ADMIN
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from pagurus.core import access
 from pagurus.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from pagurus.core.names import validate_groupname
+from pagurus.core.names import glob_to_like, validate_groupname
 from pagurus.events import outbox
 from pagurus.model import Group, GroupMember, User
 
@@ -104,15 +104,20 @@ def remove_member(session: Session, group: Group, actor: User, user: User) -> No
                    errors=[f"User `{user.name}` not in the group"])
 
 
-def list_groups(session: Session, viewer: User | None, pattern: str | None = None) -> list[Group]:
-    stmt = select(Group).order_by(Group.name)
+def groups_query(viewer: User | None, pattern: str | None = None) -> Select[tuple[Group]]:
+    """Groups ``viewer`` may see whose name or display name starts with ``pattern``."""
+    stmt = select(Group).order_by(func.lower(Group.name))
+    if not access.is_site_admin(viewer):
+        stmt = stmt.where(Group.group_type != "admin")
     if pattern:
-        like = pattern.replace("%", "\\%").replace("_", "\\_").replace("*", "%")
-        if not like.endswith("%"):
-            like += "%"
+        like = glob_to_like(pattern, prefix=True)
         stmt = stmt.where(or_(Group.name.ilike(like, escape="\\"),
                               Group.display_name.ilike(like, escape="\\")))
-    return [g for g in session.scalars(stmt) if visible_to(g, viewer)]
+    return stmt
+
+
+def list_groups(session: Session, viewer: User | None, pattern: str | None = None) -> list[Group]:
+    return list(session.scalars(groups_query(viewer, pattern)))
 
 
 def user_groups(session: Session, user: User) -> list[Group]:

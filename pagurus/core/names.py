@@ -96,6 +96,16 @@ def split_project_path(path: str) -> tuple[str | None, str]:
     raise InvalidInput(f"Invalid project path {path!r}")
 
 
+def glob_to_like(pattern: str, prefix: bool = False) -> str:
+    """A user's ``*`` glob as an SQL LIKE pattern (escape ``\\``), with its own
+    ``%``/``_`` taken literally; ``prefix`` also matches anything after it."""
+    like = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = like.replace("*", "%")
+    if prefix and not like.endswith("%"):
+        like += "%"
+    return like
+
+
 def project_key(namespace: str | None, name: str, fork_user: str | None = None) -> str:
     """Lower-cased fullname: what makes two projects the same project."""
     base = f"{namespace}/{name}" if namespace else name

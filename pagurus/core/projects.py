@@ -19,6 +19,7 @@ from pagurus.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from pagurus.core.groups import get_group, is_member, user_groups
 from pagurus.core.names import (
     check_not_reserved,
+    glob_to_like,
     project_key,
     validate_namespace,
     validate_project_name,
@@ -157,8 +158,7 @@ def query_projects(
     stmt = select(Project).where(visible_clause(session, viewer))
     if pattern:
         if "*" in pattern:
-            like = pattern.replace("%", "\\%").replace("_", "\\_").replace("*", "%")
-            stmt = stmt.where(Project.name.ilike(like, escape="\\"))
+            stmt = stmt.where(Project.name.ilike(glob_to_like(pattern), escape="\\"))
         else:
             stmt = stmt.where(func.lower(Project.name) == pattern.lower())
     if namespace:
@@ -549,7 +549,8 @@ def block_users(session: Session, actor: User, project: Project, names: list[str
 
 
 def request_delete(session: Session, settings: Settings, actor: User, project: Project) -> None:
-    """Owner/admin marks the project for deletion; the worker removes disk and row."""
+    """Owner/admin marks the project for deletion (it vanishes from every view at
+    once); the worker then removes disk and row, recording the event."""
     enabled = settings.enable_del_forks if project.is_fork else settings.enable_del_projects
     if not enabled:
         raise NotFound("Project not found", code="ENOPROJECT")
@@ -558,11 +559,13 @@ def request_delete(session: Session, settings: Settings, actor: User, project: P
     if project.repo_state == "deleting":
         raise NotFound("Project not found", code="ENOPROJECT")
     project.repo_state = "deleting"
-    _record(session, "project.deleted", project, actor)
 
 
-def delete_row(session: Session, project: Project) -> None:
-    """Remove the row; forks of it keep living as standalone projects."""
+def delete_row(session: Session, project: Project, agent: User | None = None) -> None:
+    """Remove the row and record ``project.deleted`` with it; forks of it keep
+    living as standalone projects. Used once the repos are gone, and to undo a
+    creation whose repos could not be made."""
+    _record(session, "project.deleted", project, agent)
     for child in session.scalars(select(Project).where(Project.parent_id == project.id)):
         child.parent_id = None
     session.delete(project)
@@ -594,13 +597,6 @@ def forks_of(session: Session, viewer: User | None, project: Project) -> list[Pr
                                   visible_clause(session, viewer))
             .order_by(Project.date_created))
     return list(session.scalars(stmt))
-
-
-# -- additions for the API ----------------------------------------------------
-
-def is_blocked_on(user: User | None, project: Project) -> bool:
-    """The user is in the project's ``block_users`` list (may read, not act)."""
-    return access._blocked_on(user, project)
 
 
 def group_projects_query(session: Session, viewer: User | None, group: Group,

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pagurus.core.errors import Conflict, ForgeError, InvalidInput, NotFound
-from pagurus.core.names import validate_email, validate_username
+from pagurus.core.names import glob_to_like, validate_email, validate_username
 from pagurus.model import User, UserEmail, utcnow
 
 _hasher = PasswordHasher()
@@ -223,12 +223,13 @@ def drop_email(session: Session, user: User, email: str) -> None:
     session.delete(row)
 
 
-def list_users(session: Session, pattern: str | None = None) -> list[User]:
-    stmt = select(User).order_by(User.name)
+def users_query(pattern: str | None = None) -> Select[tuple[User]]:
+    """Users whose name starts with ``pattern`` (``*`` wildcards), by name."""
+    stmt = select(User).order_by(func.lower(User.name))
     if pattern:
-        like = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = like.replace("*", "%")
-        if not like.endswith("%"):
-            like += "%"
-        stmt = stmt.where(User.name.ilike(like, escape="\\"))
-    return list(session.scalars(stmt))
+        stmt = stmt.where(User.name.ilike(glob_to_like(pattern, prefix=True), escape="\\"))
+    return stmt
+
+
+def list_users(session: Session, pattern: str | None = None) -> list[User]:
+    return list(session.scalars(users_query(pattern)))

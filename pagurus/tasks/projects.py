@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from pagurus.core import projects as core_projects
+from pagurus.core.users import get_user
 from pagurus.db import session_scope
 from pagurus.git import repos as git_repos
 from pagurus.model import Project
@@ -79,8 +80,9 @@ def fork_project(project_id: int) -> dict[str, Any]:
 
 
 @celery_app.task(name="pagurus.delete_project")
-def delete_project(project_id: int) -> dict[str, Any]:
-    """Remove the repos of a project marked ``deleting``, then its row."""
+def delete_project(project_id: int, agent: str | None = None) -> dict[str, Any]:
+    """Remove the repos of a project marked ``deleting``, then its row (whose
+    ``project.deleted`` event names ``agent``, the user who asked)."""
     rt = runtime()
     with session_scope(rt.sessions) as session:
         project = session.get(Project, project_id)
@@ -91,5 +93,6 @@ def delete_project(project_id: int) -> dict[str, Any]:
         fullname = project.fullname
         for kind in REPO_KINDS:
             git_repos.remove(repo_path(rt.settings.data_dir, kind, fullname))
-        core_projects.delete_row(session, project)
+        actor = get_user(session, agent) if agent else None
+        core_projects.delete_row(session, project, actor)
         return {"endpoint": "index", "message": f'Project "{fullname}" deleted'}

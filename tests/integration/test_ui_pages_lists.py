@@ -186,3 +186,19 @@ def test_a_direct_search_goes_to_the_path_and_never_leaves_the_site(client):
         assert location.startswith("/") and not location.startswith(("//", "/\\")), term
         parts = urlsplit(location)
         assert not parts.scheme and not parts.netloc, term
+
+
+def test_avatar_urls_given_by_the_api_serve_a_local_svg(client, make_user, session):
+    from pagurus.core import users as core_users
+
+    user = make_user()
+    core_users.set_fullname(user, '<script>alert(1)</script> Zed')
+    session.commit()
+    listed = client.get(f"/api/0/user/{user.name}").get_json()["user"]["avatar_url"]
+    path = listed.split("://", 1)[1].split("/", 1)[1]
+    resp = client.get("/" + path)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("image/svg+xml")
+    body = resp.get_data(as_text=True)
+    assert ">Z</text>" in body and "<script" not in body
+    assert client.get("/avatar/nobody-" + user.name).status_code == 404

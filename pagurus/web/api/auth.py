@@ -111,7 +111,7 @@ def load_project(caller: Caller, repo: str, namespace: str | None, username: str
             raise ApiError("EINVALIDTOK",
                            errors="This call needs a token bound to this project")
     if (request.method not in SAFE_METHODS and caller.user is not None
-            and core_projects.is_blocked_on(caller.user, project)):
+            and access.is_blocked_on(caller.user, project)):
         raise ApiError("EUBLOCKED")
     return project
 

@@ -26,7 +26,7 @@ def queue(project: Project, send: Callable[[], Any]) -> str:
         session.rollback()
         row = session.get(Project, project.id)
         if row is not None:
-            core_projects.delete_row(session, row)
+            core_projects.delete_row(session, row, context.current_user())
             session.commit()
         raise ApiError("ENOCODE", message="The task queue is unavailable; nothing was "
                                           "created, try again later", status=503) from None

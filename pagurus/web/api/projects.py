@@ -278,7 +278,7 @@ def api_fork_project(caller: Caller) -> Any:
     source = core_projects.find_visible(session, actor, repo, namespace, fork_of)
     if caller.token is not None and not access.token_fits_project(caller.token, source):
         raise ApiError("EINVALIDTOK", errors="This token is bound to another project")
-    if core_projects.is_blocked_on(actor, source):
+    if access.is_blocked_on(actor, source):
         raise ApiError("EUBLOCKED")
     try:
         fork = core_projects.fork_project(session, actor, source)
@@ -323,7 +323,7 @@ def api_delete_project(caller: Caller, project: Project) -> Any:
     core_projects.request_delete(session, context.settings(), actor, project)
     session.commit()
     try:
-        task_id = project_tasks.delete_project.delay(project.id).id
+        task_id = project_tasks.delete_project.delay(project.id, actor.name).id
     except Exception:
         log.exception("queueing the deletion of %s failed", before["fullname"])
         project.repo_state = state  # still whole: show it again rather than lose it

@@ -1,6 +1,40 @@
 """Server-rendered pages: every blueprint checks CSRF on state changes."""
 
-from flask import Flask
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, make_response, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You are not allowed to do this.",
+    404: "There is nothing here, or you may not see it.",
+    405: "This page does not accept that kind of request.",
+    413: "What you sent is too large.",
+}
+
+
+def error_page(exc: Exception) -> Any:
+    """A styled error page; the same 404 whether a thing is missing or hidden."""
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 400:
+        return exc
+    if not isinstance(exc, HTTPException):
+        current_app.logger.exception("error on %s %s", request.method, request.path)
+        exc = InternalServerError()
+    status = exc.code or 500
+    # our own aborts carry a useful description (e.g. the CSRF one); werkzeug's
+    # defaults are replaced with plainer words
+    default = type(exc).description
+    detail = exc.description if exc.description and exc.description != default else \
+        MESSAGES.get(status, "Something went wrong on our side; it has been logged.")
+    resp = make_response(render_template("errors.html", status=status, title=exc.name,
+                                         detail=detail), status)
+    for name, value in exc.get_response().headers.items():  # e.g. Allow on a 405
+        if name.lower() not in ("content-type", "content-length"):
+            resp.headers[name] = value
+    return resp
 
 
 def register(app: Flask) -> None:
@@ -9,3 +43,5 @@ def register(app: Flask) -> None:
 
     for module in (account, admin, pages, project):
         app.register_blueprint(module.bp)
+    app.register_error_handler(HTTPException, error_page)
+    app.register_error_handler(Exception, error_page)

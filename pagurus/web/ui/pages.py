@@ -12,13 +12,23 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
 from pagurus.core import access, group_edits, social
 from pagurus.core import groups as core_groups
 from pagurus.core import projects as core_projects
+from pagurus.core import users as core_users
 from pagurus.core.errors import ForgeError
 from pagurus.core.users import get_user
 from pagurus.model import Group, GroupMember, Project, Star, User
@@ -167,15 +177,26 @@ def search() -> Response:
 
 # -- users ------------------------------------------------------------------
 
-def _users_query(pattern: str | None) -> Select[tuple[User]]:
-    stmt = select(User).order_by(func.lower(User.name))
-    if pattern:
-        like = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = like.replace("*", "%")
-        if not like.endswith("%"):
-            like += "%"
-        stmt = stmt.where(User.name.ilike(like, escape="\\"))
-    return stmt
+@bp.route("/api")
+@bp.route("/api/")
+def api_docs() -> Any:
+    return redirect("/api/0/")
+
+
+@bp.route("/avatar/<name>")
+def avatar(name: str) -> Any:
+    """A locally drawn avatar (initials on a colour from the name): no third-party
+    avatar service sees who reads which page."""
+    user = get_user(db(), name)
+    if user is None:
+        abort(404)
+    size = request.args.get("size", "32")
+    size_px = int(size) if size.isdigit() and 8 <= int(size) <= 512 else 32
+    resp = make_response(render_template("pages/avatar.svg", user=user, size=size_px))
+    resp.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return resp
 
 
 @bp.route("/users/")
@@ -184,7 +205,7 @@ def _users_query(pattern: str | None) -> Select[tuple[User]]:
 def users(pattern: str | None = None) -> Any:
     """All users (prefix search), with their visible project and fork counts."""
     pattern = pattern or request.args.get("pattern") or None
-    stmt = _users_query(pattern)
+    stmt = core_users.users_query(pattern)
     if pattern:
         found = list(db().scalars(stmt.limit(2)))
         if len(found) == 1:
@@ -283,25 +304,11 @@ def user_groups(username: str) -> str:
 
 # -- groups -----------------------------------------------------------------
 
-def _groups_query(pattern: str | None) -> Select[tuple[Group]]:
-    stmt = select(Group).order_by(func.lower(Group.name))
-    if not access.is_site_admin(current_user()):
-        stmt = stmt.where(Group.group_type != "admin")
-    if pattern:
-        like = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = like.replace("*", "%")
-        if not like.endswith("%"):
-            like += "%"
-        stmt = stmt.where(Group.name.ilike(like, escape="\\")
-                          | Group.display_name.ilike(like, escape="\\"))
-    return stmt
-
-
 def _render_groups(form: dict[str, str] | None = None,
                    errors: dict[str, list[str]] | None = None, status: int = 200
                    ) -> tuple[str, int]:
     pattern = request.args.get("pattern", "").strip() or None
-    groups, page, pages, total = paginate(_groups_query(pattern))
+    groups, page, pages, total = paginate(core_groups.groups_query(current_user(), pattern))
     member_counts: dict[int, int] = {}
     if groups:
         member_counts = dict(db().execute(

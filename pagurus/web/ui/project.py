@@ -72,7 +72,7 @@ def _project(repo: str, namespace: str | None, username: str | None) -> Project:
         project = core_projects.find_visible(db(), viewer, repo, namespace, username)
     except NotFound:
         abort(404)
-    if request.method == "POST" and core_projects.is_blocked_on(viewer, project):
+    if request.method == "POST" and access.is_blocked_on(viewer, project):
         abort(403, description="You have been blocked from this project")
     return project
 
@@ -600,5 +600,5 @@ def delete_project(repo: str, namespace: str | None = None, username: str | None
         return redirect(project_url(project, "/settings"))
     from pagurus.tasks import projects as project_tasks
 
-    task = project_tasks.delete_project.delay(project.id)
+    task = project_tasks.delete_project.delay(project.id, actor.name)
     return redirect(_wait_url(task.id, "/"))

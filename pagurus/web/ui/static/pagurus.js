@@ -1,9 +1,9 @@
 // Pagurus: small progressive enhancements; every page works without this file.
 (function () {
   "use strict";
-  // Close the user menu when clicking elsewhere.
+  // Close open menus (user menu, dropdowns) when clicking elsewhere.
   document.addEventListener("click", function (ev) {
-    document.querySelectorAll("details.user-menu[open]").forEach(function (d) {
+    document.querySelectorAll("details.user-menu[open], details.dropdown[open]").forEach(function (d) {
       if (!d.contains(ev.target)) { d.removeAttribute("open"); }
     });
   });
