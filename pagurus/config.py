@@ -173,3 +173,24 @@ def ensure_data_dir(settings: Settings) -> Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
     return settings.replace(secret_key=key_file.read_text().strip())
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """``PAGURUS_*`` variables that make a child process (a git hook, a daemon)
+    load exactly these settings, whatever file or options produced them.
+
+    The secret key is left out: children that need it read it from the data dir
+    (``ensure_data_dir``), so it never shows in process environments."""
+    env: dict[str, str] = {}
+    for name, f in _FIELDS.items():
+        value = getattr(settings, name)
+        if name == "secret_key" or (value == f.default and name != "data_dir"):
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, tuple):
+            text = ",".join(value)
+        else:
+            text = str(value)
+        env[ENV_PREFIX + ("DATA" if name == "data_dir" else name.upper())] = text
+    return env

@@ -85,17 +85,23 @@ def _has_users(settings: config.Settings) -> bool:
 def first_admin_hint(prog: str) -> str:
     """The exact command that creates the first admin, with this run's options."""
     data, config_file = chosen_paths()
-    words = [prog, "admin", "user", "create", "NAME", "--email", "EMAIL",
-             "--password-stdin", "--admin"]
+    where: list[str] = []
     if data:
-        words += ["--data", os.path.abspath(data)]
+        where += ["--data", os.path.abspath(data)]
     if config_file:
-        words += ["--config", os.path.abspath(config_file)]
-    command = " ".join(w if w in ("NAME", "EMAIL") else shlex.quote(w) for w in words)
+        where += ["--config", os.path.abspath(config_file)]
+
+    def line(*words: str) -> str:
+        return " ".join(w if w in ("NAME", "EMAIL") else shlex.quote(w)
+                        for w in (prog, *words, *where))
+
+    create = line("admin", "user", "create", "NAME", "--email", "EMAIL", "--password-stdin",
+                  "--admin")
     return ("No user yet. Create the first admin (the password is read from the first "
             "line of standard input):\n"
-            f"    {command}\n"
-            f"then an API token: {shlex.quote(prog)} admin token create NAME --acl create_project")
+            f"    {create}\n"
+            "then an API token:\n"
+            f"    {line('admin', 'token', 'create', 'NAME', '--acl', 'create_project')}")
 
 
 def _prog() -> str:

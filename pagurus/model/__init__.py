@@ -1,5 +1,6 @@
 """Database tables (SQLAlchemy 2, typed). No logic lives here."""
 
+from pagurus.model.activity import ActivityLog
 from pagurus.model.base import Base, utcnow
 from pagurus.model.events import Event, EventDelivery
 from pagurus.model.projects import (
@@ -14,6 +15,7 @@ from pagurus.model.tokens import ApiToken
 from pagurus.model.users import Group, GroupMember, SSHKey, User, UserEmail
 
 __all__ = [
+    "ActivityLog",
     "ApiToken",
     "Base",
     "Event",

@@ -43,6 +43,8 @@ class Project(Base):
     milestones_keys: Mapped[list[Any]] = mapped_column(default=list)
     close_status: Mapped[list[Any]] = mapped_column(default=list)
     quick_replies: Mapped[list[Any]] = mapped_column(default=list)
+    # git hook plugins: {"<plugin display name>": {"active": true, <field>: value}}
+    plugins: Mapped[dict[str, Any]] = mapped_column(default=dict)
     date_created: Mapped[datetime] = mapped_column(default=utcnow)
     date_modified: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

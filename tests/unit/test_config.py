@@ -127,3 +127,14 @@ def test_a_configured_secret_key_is_used_as_is(tmp_path):
     s = config.load(env={"PAGURUS_SECRET_KEY": "s3cret-from-env"}, data_dir=str(tmp_path))
     assert config.ensure_data_dir(s).secret_key == "s3cret-from-env"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_settings_survive_the_trip_through_a_child_environment(tmp_path):
+    from pagurus.config import load, to_env
+
+    original = load(env={}, data_dir=str(tmp_path), database_url="sqlite:////x.db",
+                    allowed_prefix="rpms,modules", smtp_port="2525", private_projects="false",
+                    task_wait_seconds="2.5")
+    env = to_env(original)
+    assert env["PAGURUS_DATA"] == str(tmp_path.resolve())
+    assert load(env=env) == original
