@@ -1,0 +1,1 @@
+"""Markdown rendering with forge references, sanitized (being written)."""
