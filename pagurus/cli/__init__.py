@@ -97,6 +97,7 @@ def version() -> None:
 
 
 def _register() -> None:
+    import pagurus.cli.hooks  # noqa: F401  (adds admin ensure-hooks, hook)
     from pagurus.cli import admin, run
 
     cli.add_command(admin.admin)

@@ -13,7 +13,7 @@ from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from pagurus.config import Settings
-from pagurus.core import access
+from pagurus.core import access, activity
 from pagurus.core.access import Level
 from pagurus.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from pagurus.core.groups import get_group, is_member, user_groups
@@ -274,6 +274,7 @@ def create_project(
     session.add(project)
     session.flush()
     _record(session, "project.new", project, actor)
+    activity.log_project_created(session, project, actor)
     return project
 
 

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from pagurus.core import activity
 from pagurus.core.errors import Conflict, ForgeError, InvalidInput, NotFound
 from pagurus.core.names import glob_to_like, validate_email, validate_username
 from pagurus.model import User, UserEmail, utcnow
@@ -116,6 +117,8 @@ def create_user(
     user.emails.append(UserEmail(email=email, verified=active))
     session.add(user)
     session.flush()
+    if active:
+        activity.reattribute(session, user, email)
     return user
 
 
@@ -128,6 +131,7 @@ def confirm_account(session: Session, token: str) -> User:
     for em in user.emails:
         if em.email == user.default_email:
             em.verified = True
+            activity.reattribute(session, user, em.email)
     return user
 
 
@@ -196,6 +200,7 @@ def confirm_email(session: Session, token: str) -> UserEmail:
         raise NotFound("No email associated with this token", code="ENOUSER")
     row.verified = True
     row.confirm_token = None
+    activity.reattribute(session, row.user, row.email)
     return row
 
 

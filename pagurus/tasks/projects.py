@@ -8,6 +8,7 @@ from typing import Any
 from pagurus.core import projects as core_projects
 from pagurus.core.users import get_user
 from pagurus.db import session_scope
+from pagurus.git import hooks as git_hooks
 from pagurus.git import repos as git_repos
 from pagurus.model import Project
 from pagurus.paths import REPO_KINDS, repo_path
@@ -32,6 +33,7 @@ def create_project_repos(project_id: int, create_readme: bool = False) -> dict[s
                 path = repo_path(rt.settings.data_dir, kind, fullname)
                 repo = git_repos.init_bare(path, branch)
                 made.append(path)
+                git_hooks.install(path)
                 if kind == "main" and create_readme:
                     git_repos.commit_readme(
                         repo, branch, f"# {project.name}\n\n{project.description}\n",
@@ -66,6 +68,7 @@ def fork_project(project_id: int) -> dict[str, Any]:
                 else:
                     git_repos.init_bare(dst, fork.default_branch)
                 made.append(dst)
+                git_hooks.install(dst)  # a clone does not copy hooks
         except Exception:
             log.exception("forking into %s failed", fork.fullname)
             for path in made:

@@ -13,4 +13,5 @@ from pagurus.web.api import errors as _errors  # noqa: E402
 _errors.install(bp)
 
 # modules that register routes (imported for their side effect)
+import pagurus.web.api.activity  # noqa: E402, F401  (user activity, heatmap)
 from pagurus.web.api import groups, meta, openapi, projects, users  # noqa: E402, F401

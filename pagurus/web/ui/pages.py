@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from flask import (
@@ -26,12 +27,13 @@ from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
 from pagurus.core import access, group_edits, social
+from pagurus.core import activity as core_activity
 from pagurus.core import groups as core_groups
 from pagurus.core import projects as core_projects
 from pagurus.core import users as core_users
 from pagurus.core.errors import ForgeError
 from pagurus.core.users import get_user
-from pagurus.model import Group, GroupMember, Project, Star, User
+from pagurus.model import Group, GroupMember, Project, Star, User, utcnow
 from pagurus.web import csrf
 from pagurus.web.context import current_user, db, settings
 from pagurus.web.ui.helpers import (
@@ -270,7 +272,37 @@ def user(username: str) -> str:
         fork_total=count(forks_stmt),
         groups=_visible_groups(owner),
         star_total=count(social.user_stars_query(session, owner, current_user())),
+        **_activity(owner),
     )
+
+
+def _activity(owner: User) -> dict[str, Any]:
+    """The heatmap of the past year (UTC days) and, with ``?date=``, that
+    day's entries — only what the viewer may see."""
+    from pagurus.web.activity import describe
+    from pagurus.web.context import base_url
+    from pagurus.web.ui.heatmap import render
+
+    session, viewer = db(), current_user()
+    today = utcnow().date()
+    counts = core_activity.stats(session, owner, viewer, UTC)
+    heat = render(counts, today, label=f"Contributions of {owner.name} in the last year",
+                  link=lambda d: f"?date={d.isoformat()}#activity-day")
+    out: dict[str, Any] = {"heatmap": heat, "activity_day": None, "activity_items": [],
+                           "activity_error": None}
+    wanted = request.args.get("date")
+    if wanted:
+        try:
+            on = core_activity.parse_day(wanted)
+        except ForgeError as exc:
+            out["activity_error"] = exc.message
+        else:
+            base = base_url()
+            out["activity_day"] = on
+            out["activity_items"] = [
+                describe(item, owner, base)
+                for item in core_activity.day(session, owner, viewer, on, UTC)]
+    return out
 
 
 @bp.route("/user/<username>/projects")
