@@ -67,8 +67,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         return resp
 
     from pagurus.web.api import bp as api_bp
+    from pagurus.web.git_http import bp as git_http_bp
     from pagurus.web.ui import register as register_ui
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(git_http_bp)  # before the UI, whose {P} rules catch much
     register_ui(app)
     return app
