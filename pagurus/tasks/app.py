@@ -51,6 +51,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         queue.mkdir(parents=True, exist_ok=True)
         processed.mkdir(parents=True, exist_ok=True)
         (settings.data_dir / "celery" / "results").mkdir(parents=True, exist_ok=True)
+        conf["broker_transport"] = "pagurus.tasks.fstransport:Transport"
         conf["broker_transport_options"] = {
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),

@@ -54,16 +54,6 @@ log = logging.getLogger("pagurus.git_http")
 bp = Blueprint("git_http", __name__)
 
 
-@bp.record_once
-def _access_log(_state: Any) -> None:
-    """Access lines are INFO; the web app has no logging setup of its own yet,
-    so without one they go to stderr (gunicorn's error log) rather than nowhere."""
-    log.setLevel(logging.INFO)
-    if not log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(message)s"))
-        log.addHandler(handler)
-
 SERVICES = ("git-upload-pack", "git-receive-pack")
 CHUNK = 64 * 1024
 REALM = 'Basic realm="Pagurus"'

@@ -58,8 +58,10 @@ class WebServer(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key.lower(), value)
 
     def load(self) -> Callable[..., Any]:
+        from pagurus import logs
         from pagurus.web.app import create_app
 
+        logs.setup()
         return create_app(self.settings)
 
 

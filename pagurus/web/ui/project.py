@@ -273,7 +273,12 @@ def view_project(repo: str, namespace: str | None = None, username: str | None =
     summary = repo_summary(project)
     for commit in summary.get("commits", []):
         commit["when"] = _from_timestamp(commit["time"])
-    return render_template("project/overview.html", summary=summary,
+    readme = None
+    if summary["state"] == "ready":
+        from pagurus.web.ui.browse import overview_readme
+
+        readme = overview_readme(project, summary.get("branch"))
+    return render_template("project/overview.html", summary=summary, readme=readme,
                            clone=clone_urls(project), **header_context(project, "code"))
 
 

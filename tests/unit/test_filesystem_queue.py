@@ -1,0 +1,52 @@
+"""The embedded task queue: a consumer never sees half-written messages."""
+
+import threading
+
+from kombu import Connection
+
+from pagurus.tasks.fstransport import Transport
+
+
+def _connection(folder):
+    folder.mkdir(exist_ok=True)
+    (folder / "done").mkdir(exist_ok=True)
+    return Connection(transport=Transport, transport_options={
+        "data_folder_in": str(folder), "data_folder_out": str(folder),
+        "processed_folder": str(folder / "done"), "store_processed": False,
+        "polling_interval": 0.01})
+
+
+def test_messages_written_while_consumed_all_arrive_whole(tmp_path):
+    total = 400
+    producer_conn, consumer_conn = _connection(tmp_path / "q"), _connection(tmp_path / "q")
+    received: list[dict] = []
+
+    def produce():
+        queue = producer_conn.SimpleQueue("jobs")
+        for i in range(total):
+            queue.put({"n": i, "pad": "x" * (i * 37 % 5000)})
+        queue.close()
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    queue = consumer_conn.SimpleQueue("jobs")
+    while len(received) < total:
+        message = queue.get(timeout=30)
+        received.append(message.payload)
+        message.ack()
+    writer.join()
+    queue.close()
+    assert sorted(m["n"] for m in received) == list(range(total))
+    assert all(len(m["pad"]) == m["n"] * 37 % 5000 for m in received)
+    leftovers = [p.name for p in (tmp_path / "q").rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+def test_a_corrupt_message_is_set_aside_not_fatal(tmp_path):
+    conn = _connection(tmp_path / "q")
+    (tmp_path / "q" / "1_bad.jobs.msg").write_bytes(b"{not json")
+    queue = conn.SimpleQueue("jobs")
+    queue.put({"ok": True})
+    assert queue.get(timeout=10).payload == {"ok": True}
+    assert (tmp_path / "q" / "done" / "1_bad.jobs.msg.bad").exists()
+    queue.close()
