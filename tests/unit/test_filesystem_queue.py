@@ -13,6 +13,7 @@ def _connection(folder):
     return Connection(transport=Transport, transport_options={
         "data_folder_in": str(folder), "data_folder_out": str(folder),
         "processed_folder": str(folder / "done"), "store_processed": False,
+        "control_folder": str(folder / "control"),
         "polling_interval": 0.01})
 
 
@@ -38,7 +39,7 @@ def test_messages_written_while_consumed_all_arrive_whole(tmp_path):
     queue.close()
     assert sorted(m["n"] for m in received) == list(range(total))
     assert all(len(m["pad"]) == m["n"] * 37 % 5000 for m in received)
-    leftovers = [p.name for p in (tmp_path / "q").rglob("*") if p.is_file()]
+    leftovers = [p.name for p in (tmp_path / "q").rglob("*.msg*")]
     assert leftovers == []
 
 
