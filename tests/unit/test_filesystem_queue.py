@@ -37,6 +37,8 @@ def test_messages_written_while_consumed_all_arrive_whole(tmp_path):
         message.ack()
     writer.join()
     queue.close()
+    producer_conn.close()
+    consumer_conn.close()
     assert sorted(m["n"] for m in received) == list(range(total))
     assert all(len(m["pad"]) == m["n"] * 37 % 5000 for m in received)
     leftovers = [p.name for p in (tmp_path / "q").rglob("*.msg*")]
@@ -45,9 +47,11 @@ def test_messages_written_while_consumed_all_arrive_whole(tmp_path):
 
 def test_a_corrupt_message_is_set_aside_not_fatal(tmp_path):
     conn = _connection(tmp_path / "q")
-    (tmp_path / "q" / "1_bad.jobs.msg").write_bytes(b"{not json")
-    queue = conn.SimpleQueue("jobs")
+    # kombu keeps exchange state per transport class: a queue name of its own
+    (tmp_path / "q" / "1_bad.other.msg").write_bytes(b"{not json")
+    queue = conn.SimpleQueue("other")
     queue.put({"ok": True})
     assert queue.get(timeout=10).payload == {"ok": True}
-    assert (tmp_path / "q" / "done" / "1_bad.jobs.msg.bad").exists()
+    assert (tmp_path / "q" / "done" / "1_bad.other.msg.bad").exists()
     queue.close()
+    conn.close()
