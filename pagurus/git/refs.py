@@ -78,7 +78,7 @@ def resolve_commit(repo: pygit2.Repository, identifier: str | None) -> pygit2.Co
             if commit is not None:
                 return commit
             raise RefNotFound(identifier)  # e.g. a tag on a tree or a blob
-    if _HEX.match(identifier):
+    if _HEX.fullmatch(identifier):
         try:
             obj = repo.get(identifier) if len(identifier) >= 40 else repo.revparse_single(
                 identifier)

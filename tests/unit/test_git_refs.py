@@ -35,7 +35,7 @@ def test_names_resolve_branch_then_tag_then_id(repo):
 
 
 @pytest.mark.parametrize("bad", ["nope", "main~1", "main^", "HEAD@{1}", "main:one", "treetag",
-                                 "-x", "../main", "a" * 2000])
+                                 "-x", "../main", "a" * 2000, "abcd\n"])
 def test_anything_else_is_not_found(repo, bad):
     with pytest.raises(refs.RefNotFound):
         refs.resolve_commit(repo, bad)

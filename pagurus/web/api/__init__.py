@@ -15,4 +15,5 @@ _errors.install(bp)
 # modules that register routes (imported for their side effect)
 import pagurus.web.api.activity  # noqa: E402, F401  (user activity, heatmap)
 import pagurus.web.api.git  # noqa: E402, F401  (tree view, commit info)
+import pagurus.web.api.gitrefs  # noqa: E402, F401  (branches, tags, aliases, urls)
 from pagurus.web.api import groups, meta, openapi, projects, users  # noqa: E402, F401
