@@ -98,6 +98,7 @@ def version() -> None:
 
 def _register() -> None:
     import pagurus.cli.hooks  # noqa: F401  (adds admin ensure-hooks, hook)
+    import pagurus.cli.ssh  # noqa: F401  (adds ssh, keyhelper, aclchecker, gitolite, admin ssh-key)
     from pagurus.cli import admin, run
 
     cli.add_command(admin.admin)

@@ -39,15 +39,23 @@ def child_env(settings: config.Settings) -> dict[str, str]:
     return env
 
 
-def children(settings: config.Settings, host: str, port: int) -> list[ChildSpec]:
-    """What ``serve`` runs. Later daemons (ssh, ev, webhooks) are added here."""
+def children(settings: config.Settings, host: str, port: int,
+             ssh_port: int | None = None) -> list[ChildSpec]:
+    """What ``serve`` runs. Later daemons (ev, webhooks) are added here.
+
+    ``ssh_port`` None or 0: no SSH server."""
     env = child_env(settings)
-    return [
+    specs = [
         ChildSpec("web", _self_command("web", "--host", host, "--port", str(port)), env,
                   stop_timeout=20),
         # warm shutdown lets running tasks finish (5-10 s measured)
         ChildSpec("worker", _self_command("worker"), env, stop_timeout=30),
     ]
+    if ssh_port:
+        specs.append(ChildSpec("ssh", _self_command("ssh", "--host", host,
+                                                    "--port", str(ssh_port)), env,
+                               stop_timeout=10))
+    return specs
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -114,27 +122,33 @@ def _prog() -> str:
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
               help="HTTP port.")
-@click.option("--ssh-port", type=click.IntRange(1, 65535),
-              help="Accepted but ignored for now: the SSH server is not part of this version.")
-def serve(host: str, port: int, ssh_port: int | None) -> None:
+@click.option("--ssh-port", type=click.IntRange(0, 65535),
+              help="Port of the built-in SSH server for git (default: the ssh_port "
+                   "setting, 2222; 0 disables it).")
+@click.option("--no-ssh", is_flag=True, help="Do not run the built-in SSH server.")
+def serve(host: str, port: int, ssh_port: int | None, no_ssh: bool) -> None:
     """Run the whole forge on this machine: web app and worker, supervised.
 
     On first run this creates the data directory, the database and a secret
     key. Children that crash are restarted; SIGINT/SIGTERM stops them all.
     """
-    del ssh_port  # see --help
     settings = config.ensure_data_dir(load_settings())
+    ssh_port = 0 if no_ssh else (settings.ssh_port if ssh_port is None else ssh_port)
     _check_port_free(host, port)
+    if ssh_port:
+        _check_port_free(host, ssh_port)
     try:
         db.upgrade(settings.sqlalchemy_url)
     except Exception as exc:  # a database we cannot reach or migrate: say which
         raise click.ClickException(f"cannot migrate the database: {exc}") from exc
-    specs = children(settings, host, port)
+    specs = children(settings, host, port, ssh_port)
 
     def announce() -> None:
         click.echo(f"{settings.instance_name} is starting at "
                    f"{_display_url(settings, host, port)}")
         click.echo(f"Data directory: {settings.data_dir}")
+        if ssh_port:
+            click.echo(f"git over SSH: ssh://git@{host}:{ssh_port}/<project>.git")
         if not _has_users(settings):
             click.echo(first_admin_hint(_prog()))
         click.echo("Press Ctrl-C to stop.", err=True)
