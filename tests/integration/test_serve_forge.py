@@ -171,7 +171,7 @@ def serve(tmp_path) -> Iterator[Callable[[], Served]]:
             env.update(db_env)
             proc = subprocess.Popen(
                 [sys.executable, "-m", "pagurus.cli", "serve", "--data", str(data),
-                 "--host", "127.0.0.1", "--port", str(port)],
+                 "--host", "127.0.0.1", "--port", str(port), "--ssh-port", str(free_port())],
                 env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True, start_new_session=True,
             )
@@ -294,6 +294,6 @@ def test_serve_refuses_a_port_already_in_use(tmp_path):
         port = busy.getsockname()[1]
         res = subprocess.run(
             [sys.executable, "-m", "pagurus.cli", "serve", "--data", str(tmp_path / "d"),
-             "--port", str(port)], env=env, capture_output=True, text=True, timeout=60)
+             "--port", str(port), "--no-ssh"], env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in res.stderr
