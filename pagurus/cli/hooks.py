@@ -1,9 +1,9 @@
 """``pagurus admin ensure-hooks`` and ``pagurus hook pre-receive|post-receive``.
 
-The installed hooks do not go through click (they exec
-``pagurus.git.hookrun`` directly, to stay fast); ``pagurus hook`` is the same
-runner for humans testing a hook by hand (``GIT_DIR`` set, ref lines on
-stdin).
+The installed hooks do not go through click (they are clients of the hook
+server, ``pagurus hookd``, and fall back to ``pagurus.git.hookrun``, to stay
+fast); ``pagurus hook`` is that runner for humans testing a hook by hand
+(``GIT_DIR`` set, ref lines on stdin).
 """
 
 from __future__ import annotations

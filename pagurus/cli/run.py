@@ -50,6 +50,8 @@ def children(settings: config.Settings, host: str, port: int,
                   stop_timeout=20),
         # warm shutdown lets running tasks finish (5-10 s measured)
         ChildSpec("worker", _self_command("worker"), env, stop_timeout=30),
+        # the git hooks' warm server; running hooks get 20 s to finish
+        ChildSpec("hookd", _self_command("hookd"), env, stop_timeout=25),
     ]
     if ssh_port:
         specs.append(ChildSpec("ssh", _self_command("ssh", "--host", host,

@@ -1,9 +1,18 @@
-"""The process git runs for ``pre-receive`` and ``post-receive``.
+"""The work of the ``pre-receive`` and ``post-receive`` hooks.
 
-Installed hooks (``pagurus.git.hooks``) exec ``python -I -c ... <hook>``
-which lands in :func:`main`. It is on the path of every push, so it imports
-only what it needs: the settings, SQLAlchemy models and core rules, pygit2 —
-never click, Flask or Celery.
+:func:`run` does it, in one of two places: the hook server (``pagurus
+hookd``, :mod:`pagurus.services.hookd`), which keeps everything loaded and
+serves the installed hooks (:mod:`pagurus.git.hookclient`) over a Unix
+socket, or — when no server is running — a process of its own that the hook
+client execs (``python -I -c ... <hook>``, landing in :func:`main`). That
+process is on the path of a push, so this module imports only what it needs:
+the settings, SQLAlchemy models and core rules, pygit2 — never click, Flask
+or Celery.
+
+Both places run the same code; only :class:`Runtime` differs (the server
+keeps its settings and database engine, the process builds them from its
+environment), and what the pusher is told goes to the ``stderr_writer`` of
+the run (:func:`say`).
 
 Who pushes comes from the environment a transport built with
 ``pagurus.git.pushenv.git_env``: ``PAGURUS_PUSHER`` (user name),
@@ -23,7 +32,8 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,10 @@ KIND_DIRS = (("repos", "main"), ("docs", "docs"), ("tickets", "tickets"),
              ("requests", "requests"))
 DEBUG = "PAGURUS_HOOK_DEBUG"  # "1": print tracebacks and step timings
 
+Writer = Callable[[str], None]
+# where say() writes during a run: per thread (the server runs several at once)
+_writer: ContextVar[Writer | None] = ContextVar("pagurus_hook_writer", default=None)
+
 
 class HookFailure(Exception):
     """A reason to refuse the push, shown to the pusher as is."""
@@ -40,8 +54,37 @@ class HookFailure(Exception):
 
 def say(message: str) -> None:
     """One message for the pusher (git prefixes it with ``remote:``)."""
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    text = message.rstrip("\n") + "\n"
+    writer = _writer.get()
+    if writer is not None:
+        writer(text)
+        return
+    sys.stderr.write(text)
     sys.stderr.flush()
+
+
+def process_stderr(text: str) -> None:
+    """The writer of a hook running in its own process: git reads our stderr."""
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What outlives one run: the settings and a session factory.
+
+    The hook server builds one at start-up and shares it between its threads
+    (settings are immutable, the engine is thread-safe, each run has its own
+    session); the in-process runner builds one per run from the environment."""
+
+    settings: Any  # pagurus.config.Settings
+    sessions: Any  # sqlalchemy sessionmaker
+
+    @classmethod
+    def create(cls, settings: Any) -> Runtime:
+        from pagurus import db
+
+        return cls(settings, db.make_sessionmaker(db.make_engine(settings.sqlalchemy_url)))
 
 
 @dataclass
@@ -73,11 +116,27 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     if not argv or argv[0] not in HOOK_NAMES:
         say(f"usage: hookrun {{{'|'.join(HOOK_NAMES)}}} (run by git, ref updates on stdin)")
         return 2
-    hook = argv[0]
-    raw = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
-    if hook == "pre-receive":
-        return pre_receive(raw, env)
-    return post_receive(raw, env)
+    return run(argv[0], env, sys.stdin.buffer.read(), process_stderr)
+
+
+def run(hook_name: str, env: Mapping[str, str], stdin_bytes: bytes, stderr_writer: Writer,
+        runtime: Runtime | None = None) -> int:
+    """Run hook ``hook_name`` for the push described by ``env`` (git's hook
+    environment: ``GIT_DIR``, quarantine, ``PAGURUS_*``) and ``stdin_bytes``
+    (git's ref lines); messages for the pusher go to ``stderr_writer``.
+    Returns the exit code. ``runtime`` None: settings and database from
+    ``env`` (the in-process runner)."""
+    if hook_name not in HOOK_NAMES:
+        stderr_writer(f"unknown hook {hook_name[:50]!r}\n")
+        return 2
+    token = _writer.set(stderr_writer)
+    try:
+        raw = stdin_bytes.decode("utf-8", "surrogateescape")
+        if hook_name == "pre-receive":
+            return pre_receive(raw, env, runtime)
+        return post_receive(raw, env, runtime)
+    finally:
+        _writer.reset(token)
 
 
 # -- loading the context ----------------------------------------------------------
@@ -149,12 +208,26 @@ def resolve_identity(session: Any, env: Mapping[str, str]) -> Any:
     return Identity(user=user, deploy_key=key)
 
 
-def load_context(hook: str, raw: str, env: Mapping[str, str]) -> HookContext:
+def quarantine_dir(env: Mapping[str, str], git_dir: Path) -> str | None:
+    """git's quarantine folder during pre-receive (the pushed objects wait
+    there until the hook accepts them): it must be inside the repository's
+    ``objects``, where git makes it; anything else is refused."""
+    value = env.get("GIT_QUARANTINE_PATH")
+    if not value:
+        return None
+    path = (git_dir / value).resolve()  # an absolute value replaces git_dir
+    objects = (git_dir / "objects").resolve()
+    if not path.is_relative_to(objects) or path == objects or not path.is_dir():
+        raise HookFailure("unexpected quarantine directory")
+    return str(path)
+
+
+def load_context(hook: str, raw: str, env: Mapping[str, str],
+                 runtime: Runtime | None = None) -> HookContext:
     """Settings, DB session, project, identity and repository of this run.
     The caller closes ``ctx.session``."""
     import pygit2
 
-    from pagurus import db
     from pagurus.core.errors import InvalidInput
     from pagurus.core.gitaccess import parse_repo_path
     from pagurus.core.projects import get_project
@@ -167,19 +240,22 @@ def load_context(hook: str, raw: str, env: Mapping[str, str]) -> HookContext:
         raise HookFailure(str(exc)) from None
     check_identity_env(env)
     git_dir = Path(env.get("GIT_DIR") or ".").resolve()
-    settings = load_settings(env, git_dir)
+    if runtime is None:
+        runtime = Runtime.create(load_settings(env, git_dir))
+    settings = runtime.settings
     try:
         ref = parse_repo_path(repo_location(settings.data_dir, git_dir))
     except InvalidInput:
         raise HookFailure("this repository path does not name a Pagurus project") from None
-    session = db.make_sessionmaker(db.make_engine(settings.sqlalchemy_url))()
+    quarantine = quarantine_dir(env, git_dir)
+    session = runtime.sessions()
     try:
         project = get_project(session, ref.name, ref.namespace, ref.fork_user)
         if project is None:
             raise HookFailure(f"no project owns this repository ({ref.fullname})")
         identity = resolve_identity(session, env)
+        # a Repository of this run only: the quarantine must not outlive it
         repo = pygit2.Repository(str(git_dir))
-        quarantine = env.get("GIT_QUARANTINE_PATH")
         if quarantine:  # pre-receive: the pushed objects are not in the odb yet
             repo.odb.add_disk_alternate(quarantine)
     except BaseException:
@@ -192,14 +268,33 @@ def load_context(hook: str, raw: str, env: Mapping[str, str]) -> HookContext:
 
 # -- the hooks ------------------------------------------------------------------------
 
-def pre_receive(raw: str, env: Mapping[str, str]) -> int:
+def refused(hook: str, reason: str) -> int:
+    """Tell the pusher why the hook could not run, and the exit code: the
+    pre-receive refuses the push, the post-receive (the push happened) warns."""
+    if hook == "pre-receive":
+        say(f"Push refused: {reason}")
+        return 1
+    say(f"Warning: the push was not recorded: {reason}")
+    return 0
+
+
+def refuse(hook_name: str, reason: str, stderr_writer: Writer) -> int:
+    """:func:`refused` for a caller outside :func:`run` (the hook server
+    turning down a request before running it)."""
+    token = _writer.set(stderr_writer)
+    try:
+        return refused(hook_name, reason)
+    finally:
+        _writer.reset(token)
+
+
+def pre_receive(raw: str, env: Mapping[str, str], runtime: Runtime | None = None) -> int:
     """Accept (0) or refuse (1) the whole push; a refusal names each ref and why.
     Anything unexpected refuses too: a rule that could not run is not passed."""
     try:
-        ctx = load_context("pre-receive", raw, env)
+        ctx = load_context("pre-receive", raw, env, runtime)
     except HookFailure as exc:
-        say(f"Push refused: {exc}")
-        return 1
+        return refused("pre-receive", str(exc))
     except Exception as exc:  # noqa: BLE001 - fail closed, with a hint
         _crashed("could not check this push", exc, env)
         return 1
@@ -221,14 +316,13 @@ def pre_receive(raw: str, env: Mapping[str, str]) -> int:
     return 1
 
 
-def post_receive(raw: str, env: Mapping[str, str]) -> int:
+def post_receive(raw: str, env: Mapping[str, str], runtime: Runtime | None = None) -> int:
     """Record the push and tell the pusher what's next. The push already
     happened: failures are reported, never turned into an exit status."""
     try:
-        ctx = load_context("post-receive", raw, env)
+        ctx = load_context("post-receive", raw, env, runtime)
     except HookFailure as exc:
-        say(f"Warning: the push was not recorded: {exc}")
-        return 0
+        return refused("post-receive", str(exc))
     except Exception as exc:  # noqa: BLE001
         _crashed("could not record this push", exc, env)
         return 0
@@ -261,7 +355,8 @@ def _crashed(what: str, exc: BaseException, env: Mapping[str, str]) -> None:
             log_dir.mkdir(exist_ok=True)
             with open(log_dir / "hooks.log", "a") as fh:
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-                fh.write(f"{stamp} {os.getcwd()} {what}\n{details}\n")
+                where = env.get("GIT_DIR") or os.getcwd()
+                fh.write(f"{stamp} {where} {what}\n{details}\n")
         except OSError:
             pass
 

@@ -1,15 +1,19 @@
 """Installing the forge's git hooks in bare repositories.
 
 Every repository (main, docs, tickets, requests; projects and forks) gets a
-``pre-receive`` and a ``post-receive`` hook: a two-line shell script that
+``pre-receive`` and a ``post-receive`` hook: a short shell script that
 ``exec``s the interpreter that installed it (absolute ``sys.executable``, in
-isolated mode) on :mod:`pagurus.git.hookrun`, which imports only what a hook
-needs (settings, SQLAlchemy models, pygit2) — no click, Flask or Celery.
+isolated mode without site-packages) on :mod:`pagurus.git.hookclient`, a
+stdlib-only client of the hook server (``pagurus hookd``); without a server
+the client execs the in-process runner, :mod:`pagurus.git.hookrun`, which
+imports only what a hook needs (settings, SQLAlchemy models, pygit2) — no
+click, Flask or Celery.
 
 The repo's ``core.hooksPath`` is pinned to its own ``hooks`` folder so that a
 ``core.hooksPath`` in some user's global git config cannot bypass the rules.
 ``ensure`` rewrites a missing, edited or outdated hook; ``pagurus admin
-ensure-hooks`` runs it over every repository of every project.
+ensure-hooks`` runs it over every repository of every project (and so
+upgrades the hooks of older versions, which named the runner directly).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pygit2
 import pagurus
 
 HOOKS = ("pre-receive", "post-receive")
-MARKER = "# pagurus-hook v1"
+MARKER = "# pagurus-hook v2"
 
 
 def _package_root() -> str:
@@ -33,20 +37,26 @@ def _package_root() -> str:
     return str(Path(pagurus.__file__).resolve().parent.parent)
 
 
+def client_path() -> str:
+    """The hook client's file, in the forge that installs the hooks."""
+    return str(Path(_package_root()) / "pagurus" / "git" / "hookclient.py")
+
+
 def script(hook: str, python: str | None = None) -> str:
-    """The text of hook ``hook``: exec the runner with this very interpreter.
+    """The text of hook ``hook``: run the hook client with this very interpreter.
 
     ``-I`` (isolated) ignores PYTHON* variables and the current directory (the
-    repository being pushed to), and the package root is put first on
-    ``sys.path`` so the hook runs the code of the forge that installed it."""
+    repository being pushed to); ``-S`` skips site-packages (the client needs
+    only the stdlib: start-up is all it costs). The client's fallback runs
+    the code of the forge that installed it, with the same interpreter."""
     if hook not in HOOKS:
         raise ValueError(f"unknown hook {hook!r}")
     python = python or sys.executable
-    code = (f"import sys; sys.path.insert(0, {_package_root()!r}); "
-            "from pagurus.git.hookrun import main; sys.exit(main(sys.argv[1:]))")
     return (f"#!/bin/sh\n{MARKER}: written by Pagurus, do not edit "
             f"(`pagurus admin ensure-hooks` rewrites it)\n"
-            f"exec {shlex.quote(python)} -I -c {shlex.quote(code)} {hook}\n")
+            "# Asks the hook server (`pagurus hookd`, <data>/run/hooks.sock) to run the hook;\n"
+            "# without it, runs it in a process of its own (pagurus.git.hookrun).\n"
+            f"exec {shlex.quote(python)} -I -S {shlex.quote(client_path())} {hook}\n")
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,26 +1,144 @@
 """Helpers for the hook tests (push with the real git client to the bare repo
 by path, with the environment HTTP and SSH give ``git receive-pack``), and
-the tests of hook installation itself."""
+the tests of hook installation itself.
+
+Every hook test runs twice (the autouse ``hook_mode`` fixture): its pushes'
+hooks run in the hook server (``pagurus hookd``, started once for the
+session's data dir; ``PAGURUS_HOOKD=require`` makes a push fail rather than
+quietly fall back) and in processes of their own (``PAGURUS_HOOKD=off``)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import unique
 
+from pagurus.config import to_env
 from pagurus.core import projects as core_projects
 from pagurus.git import hooks as git_hooks
 from pagurus.git.pushenv import git_env
 from pagurus.model import Project
 from pagurus.paths import REPO_KINDS, repo_path
+from pagurus.services.hookd import socket_path
 from pagurus.tasks import projects as tasks
 
 GIT_BASE = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
             "GIT_AUTHOR_DATE": "", "GIT_COMMITTER_DATE": ""}
+HOOK_MODE_ENV: dict[str, str] = {}  # added to every git command (see hook_mode)
+HOOKD_START_TIMEOUT = 60
+
+
+class Hookd:
+    """``pagurus hookd`` for the session's data dir, as a real subprocess
+    (one per data dir: :func:`hookd_for`)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.socket = socket_path(settings.data_dir)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.extra: dict[str, str] = {}
+        self.log = settings.data_dir / "logs" / "hookd-tests.log"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def env(self, extra: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PAGURUS_"))}
+        env.update(to_env(self.settings))
+        env.update(extra)
+        return env
+
+    def start(self, extra: dict[str, str] | None = None) -> None:
+        assert not self.running
+        self.extra = dict(extra or {})
+        self.log.parent.mkdir(exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pagurus.cli", "hookd", "-v"], env=self.env(self.extra),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + HOOKD_START_TIMEOUT
+        while not self.accepts():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hookd exited ({self.proc.returncode}):\n"
+                                     + self.log.read_text())
+            if time.monotonic() > deadline:
+                raise AssertionError("hookd did not start:\n" + self.log.read_text())
+            time.sleep(0.05)
+
+    def accepts(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as sock:
+            try:
+                sock.connect(str(self.socket))
+            except OSError:
+                return False
+        return True
+
+    def ensure_running(self, extra: dict[str, str] | None = None) -> None:
+        """Running, with exactly this extra environment."""
+        if self.running and self.extra == (extra or {}):
+            return
+        self.stop()
+        self.start(extra)
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait (the clean way); the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the server and whatever it started (its process group)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=60)
+        self.proc = None
+
+
+_HOOKDS: dict[Path, Hookd] = {}
+
+
+def hookd_for(settings: Any, config: Any) -> Hookd:
+    """The session's hook server manager (stopped when the run ends)."""
+    if settings.data_dir not in _HOOKDS:
+        server = _HOOKDS[settings.data_dir] = Hookd(settings)
+        config.add_cleanup(server.stop)
+    return _HOOKDS[settings.data_dir]
+
+
+@pytest.fixture(name="hook_mode", autouse=True, params=["hookd", "fallback"])
+def hook_mode_fixture(request: Any, settings: Any) -> Iterator[str]:
+    """Run the test's pushes through the hook server, then without it."""
+    if request.param == "hookd":
+        hookd_for(settings, request.config).ensure_running()
+        HOOK_MODE_ENV["PAGURUS_HOOKD"] = "require"
+    else:
+        HOOK_MODE_ENV["PAGURUS_HOOKD"] = "off"
+    try:
+        yield request.param
+    finally:
+        HOOK_MODE_ENV.clear()
 
 
 def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -28,6 +146,7 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
     full = {k: v for k, v in os.environ.items()
             if not k.startswith(("GIT_", "PAGURUS_"))}
     full.update({k: v for k, v in GIT_BASE.items() if v})
+    full.update(HOOK_MODE_ENV)
     full.update(env or {})
     proc = subprocess.run(["git", *args], cwd=cwd, env=full, capture_output=True, text=True,
                           check=False)

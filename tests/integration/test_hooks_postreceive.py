@@ -11,6 +11,7 @@ from sqlalchemy import select
 from test_hooks_common import (  # noqa: F401 - fixtures
     Work,
     git,
+    hook_mode_fixture,
     make_project,
     owner_fixture,
     project_fixture,

@@ -13,6 +13,7 @@ from conftest import unique
 from test_hooks_common import (  # noqa: F401 - fixtures
     Work,
     git,
+    hook_mode_fixture,
     make_project,
     owner_fixture,
     project_fixture,
