@@ -593,11 +593,20 @@ def contributors(session: Session, project: Project) -> dict[str, Any]:
     return {"users": users, "groups": groups}
 
 
+def _forks_clause(session: Session, viewer: User | None, project: Project) -> Any:
+    return (Project.parent_id == project.id) & visible_clause(session, viewer)
+
+
 def forks_of(session: Session, viewer: User | None, project: Project) -> list[Project]:
-    stmt = (select(Project).where(Project.parent_id == project.id,
-                                  visible_clause(session, viewer))
+    stmt = (select(Project).where(_forks_clause(session, viewer, project))
             .order_by(Project.date_created))
     return list(session.scalars(stmt))
+
+
+def fork_count(session: Session, viewer: User | None, project: Project) -> int:
+    """How many forks ``viewer`` may see, without loading them (project headers)."""
+    stmt = select(func.count(Project.id)).where(_forks_clause(session, viewer, project))
+    return int(session.scalar(stmt) or 0)
 
 
 def group_projects_query(session: Session, viewer: User | None, group: Group,

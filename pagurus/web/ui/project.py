@@ -195,7 +195,7 @@ def header_context(project: Project, tab: str) -> dict[str, Any]:
         "watch_status": social.watch_status(session, viewer, project),
         "watch_explicit": social.is_explicit(session, viewer, project),
         "watch_labels": social.WATCH_LABELS,
-        "fork_count": len(core_projects.forks_of(session, viewer, project)),
+        "fork_count": core_projects.fork_count(session, viewer, project),
         "own_fork": own_fork,
         "parent_visible": project.parent is not None
         and access.can_see(session, viewer, project.parent),
