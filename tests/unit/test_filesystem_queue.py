@@ -5,7 +5,6 @@ worker (the stock transport raises on it)."""
 import threading
 
 import pytest
-
 from kombu import Connection
 
 from pagurus.tasks.fstransport import Transport
