@@ -45,6 +45,10 @@ class Project(Base):
     quick_replies: Mapped[list[Any]] = mapped_column(default=list)
     # git hook plugins: {"<plugin display name>": {"active": true, <field>: value}}
     plugins: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the last issue/pull-request number given out (one sequence for both)
+    last_number: Mapped[int] = mapped_column(default=0, server_default="0")
+    # saved issue-list queries: {"<report name>": {<query argument>: value or [values]}}
+    reports: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     date_created: Mapped[datetime] = mapped_column(default=utcnow)
     date_modified: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from pagurus import db
 from pagurus.model import Base
+from pagurus.model.search import is_search_object
 
 
 def _sqlite(tmp_path) -> Iterator[str]:
@@ -54,7 +55,8 @@ def head() -> str:
 def tables(url: str) -> set[str]:
     engine = db.make_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        names = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return {n for n in names if not is_search_object(n)}
     finally:
         engine.dispose()
 
@@ -63,7 +65,9 @@ def schema_differences(url: str) -> list:
     engine = db.make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={
+                "compare_type": True,
+                "include_object": lambda obj, name, *_: not is_search_object(name)})
             return compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()
@@ -95,3 +99,49 @@ def test_upgrading_twice_changes_nothing(empty_database):
     db.upgrade(empty_database)
     db.upgrade(empty_database)
     assert db.current_revision(empty_database) == head()
+
+
+def test_the_search_index_follows_issue_edits(empty_database):
+    """The full-text index is maintained by the database itself: inserts,
+    edits and deletes of issues are all reflected."""
+    db.upgrade(empty_database)
+    engine = db.make_engine(empty_database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (name, fullname, default_email, is_admin, active,"
+                              " settings, created_at, updated_at) VALUES ('u', '', 'u@x', false,"
+                              " true, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO projects (key, name, user_id, is_fork, description, url,"
+                              " avatar_email, private, read_only, repo_state, default_branch,"
+                              " hook_token, settings, block_users, priorities, milestones,"
+                              " milestones_keys, close_status, quick_replies, plugins,"
+                              " date_created, date_modified) VALUES ('p', 'p', 1, false, '', '',"
+                              " '', false, false, 'ready', 'main', 't', '{}', '[]', '{}', '{}',"
+                              " '[]', '[]', '[]', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO issues (uid, project_id, number, title, content, status,"
+                              " private, user_id, date_created, last_updated) VALUES ('a', 1, 1,"
+                              " 'Crash on élan', 'segfault', 'Open', false, 1, CURRENT_TIMESTAMP,"
+                              " CURRENT_TIMESTAMP)"))
+        if engine.dialect.name == "sqlite":
+            def find(word):
+                with engine.connect() as conn:
+                    return conn.scalars(text("SELECT rowid FROM issues_fts WHERE issues_fts"
+                                             " MATCH :q"), {"q": f'"{word}"'}).all()
+        else:
+            def find(word):
+                with engine.connect() as conn:
+                    return conn.scalars(text("SELECT id FROM issues WHERE to_tsvector('simple',"
+                                             " coalesce(title, '') || ' ' || coalesce(content,"
+                                             " '')) @@ plainto_tsquery('simple', :q)"),
+                                        {"q": word}).all()
+        assert find("segfault") == [1]
+        assert find("élan") == [1]
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE issues SET content = 'overflow' WHERE id = 1"))
+        assert find("segfault") == []
+        assert find("overflow") == [1]
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM issues WHERE id = 1"))
+        assert find("overflow") == []
+    finally:
+        engine.dispose()
