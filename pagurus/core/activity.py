@@ -68,6 +68,20 @@ def log_project_created(session: Session, project: Project, actor: User) -> None
                             ref_id=str(project.id), date=now.date(), date_created=now))
 
 
+def log_ticket(session: Session, project: Project, actor: User, log_type: str, number: int,
+               *, issue_uid: str | None = None, pull_request_uid: str | None = None,
+               private: bool = False) -> None:
+    """An issue or pull-request action (``created``, ``commented``, ``closed``,
+    ``open``, ``merged``); private projects and private issues are not logged."""
+    if project.private or private:
+        return
+    now = utcnow()
+    session.add(ActivityLog(user_id=actor.id, project_id=project.id, log_type=log_type,
+                            ref_id=str(number), issue_uid=issue_uid,
+                            pull_request_uid=pull_request_uid, date=now.date(),
+                            date_created=now))
+
+
 def verified_owners(session: Session, emails: Iterable[str]) -> dict[str, int]:
     """lower-cased email -> user id, for the addresses an account has verified."""
     wanted = sorted({e.lower() for e in emails if e})

@@ -207,6 +207,7 @@ class Board(Base):
     active: Mapped[bool] = mapped_column(default=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags_colored.id", ondelete="CASCADE"))
 
+    project: Mapped[Project] = relationship()
     tag: Mapped[TagColored] = relationship()
     statuses: Mapped[list[BoardStatus]] = relationship(
         cascade="all, delete-orphan", order_by="BoardStatus.rank", passive_deletes=True
