@@ -4,6 +4,7 @@ from pagurus.model.activity import ActivityLog
 from pagurus.model.base import Base, utcnow
 from pagurus.model.events import Event, EventDelivery
 from pagurus.model.issues import (
+    DEFAULT_TAG_COLOR,
     Attachment,
     Board,
     BoardIssue,
@@ -29,6 +30,7 @@ from pagurus.model.tokens import ApiToken
 from pagurus.model.users import Group, GroupMember, SSHKey, User, UserEmail
 
 __all__ = [
+    "DEFAULT_TAG_COLOR",
     "ActivityLog",
     "ApiToken",
     "Attachment",
