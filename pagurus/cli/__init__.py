@@ -97,6 +97,7 @@ def version() -> None:
 
 
 def _register() -> None:
+    import pagurus.cli.dispatcher  # noqa: F401  (adds dispatcher)
     import pagurus.cli.hookd  # noqa: F401  (adds hookd)
     import pagurus.cli.hooks  # noqa: F401  (adds admin ensure-hooks, hook)
     import pagurus.cli.ssh  # noqa: F401  (adds ssh, keyhelper, aclchecker, gitolite, admin ssh-key)

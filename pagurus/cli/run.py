@@ -52,6 +52,10 @@ def children(settings: config.Settings, host: str, port: int,
         ChildSpec("worker", _self_command("worker"), env, stop_timeout=30),
         # the git hooks' warm server; running hooks get 20 s to finish
         ChildSpec("hookd", _self_command("hookd"), env, stop_timeout=25),
+        # outbox -> notification emails (links need the URL when app_url is unset)
+        ChildSpec("dispatcher", _self_command("dispatcher", "--base-url",
+                                              _display_url(settings, host, port)), env,
+                  stop_timeout=10),
     ]
     if ssh_port:
         specs.append(ChildSpec("ssh", _self_command("ssh", "--host", host,

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 8
 
 
-def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+def build_message(settings: Settings, to: str, subject: str, body: str,
+                  headers: dict[str, str] | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
@@ -31,6 +32,9 @@ def build_message(settings: Settings, to: str, subject: str, body: str) -> Email
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
     msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        del msg[name]
+        msg[name] = " ".join(str(value).split())
     msg.set_content(body)
     return msg
 
@@ -51,10 +55,11 @@ def deliver(settings: Settings, msg: EmailMessage) -> None:
 
 
 @celery_app.task(name="pagurus.send_email", bind=True, max_retries=MAX_RETRIES)
-def send_email(self: Any, to: str, subject: str, body: str) -> dict[str, Any]:
+def send_email(self: Any, to: str, subject: str, body: str,
+               headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Send one plain-text email; retried with backoff while the SMTP server is down."""
     settings = runtime().settings
-    msg = build_message(settings, to, subject, body)
+    msg = build_message(settings, to, subject, body, headers)
     if not settings.smtp_host:
         log.warning("No SMTP server configured; email to %s not sent.\nSubject: %s\n\n%s",
                     to, msg["Subject"], body)

@@ -1,0 +1,74 @@
+"""Relays outbox events to their consumers; run by ``pagurus dispatcher``.
+
+Each consumer takes events in id order and marks each one taken in the same
+transaction that records what it did with it (for email: the queued send
+tasks, whose broker is durable). A consumer that fails on an event stops
+there and retries it on the next round: events wait, none is dropped, and
+an event is never taken twice by one consumer. Email is the first
+consumer; webhooks and the event source come later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pagurus.config import Settings
+from pagurus.events import outbox
+from pagurus.model import Event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Event, Settings, str], None]
+
+
+def mail_consumer(session: Session, event: Event, settings: Settings, base_url: str) -> None:
+    from pagurus.core import notify
+    from pagurus.tasks import mail
+
+    for item in notify.mails_for(session, event, base_url):
+        mail.send_email.delay(item.to, item.subject, item.body, item.headers)
+
+
+CONSUMERS: dict[str, Handler] = {"mail": mail_consumer}
+
+
+def run_once(sessions: sessionmaker[Session], settings: Settings, base_url: str, *,
+             consumers: dict[str, Handler] | None = None, limit: int = 200) -> int:
+    """One round over every consumer; returns how many events were taken."""
+    taken = 0
+    for name, handler in (consumers or CONSUMERS).items():
+        with sessions() as session:
+            ids = [e.id for e in outbox.pending(session, name, limit)]
+        for event_id in ids:
+            with sessions() as session:
+                event = session.get(Event, event_id)
+                if event is None:
+                    continue
+                try:
+                    handler(session, event, settings, base_url)
+                    outbox.mark_delivered(session, name, [event_id])
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    log.exception("consumer %s failed on event %s (%s); will retry",
+                                  name, event_id, event.topic)
+                    break
+            taken += 1
+    return taken
+
+
+def run_forever(sessions: sessionmaker[Session], settings: Settings, base_url: str,
+                stop: threading.Event, interval: float = 1.0) -> None:
+    """Poll until ``stop`` is set; a busy round is followed at once by the next."""
+    while not stop.is_set():
+        try:
+            busy = run_once(sessions, settings, base_url)
+        except Exception:
+            log.exception("dispatcher round failed")
+            busy = 0
+        if not busy:
+            stop.wait(interval)
