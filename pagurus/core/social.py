@@ -8,15 +8,25 @@ wins over that default; resetting (level ``-1``) removes the choice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, false, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from pagurus.core import access
 from pagurus.core.errors import InvalidInput, NotAllowed, NotFound
 from pagurus.core.projects import visible_clause
-from pagurus.model import GroupMember, Project, ProjectGroup, ProjectUser, Star, User, Watcher
+from pagurus.model import (
+    GroupMember,
+    Project,
+    ProjectGroup,
+    ProjectTag,
+    ProjectUser,
+    Star,
+    User,
+    Watcher,
+)
 
 # Pagure's levels for POST {P}/watch/settings/<level> and the watchers API
 WATCH_RESET = -1
@@ -224,3 +234,94 @@ def watcher_users(session: Session, project: Project, kind: str) -> list[User]:
     visible = [u for u in users.values()
                if u.active and not access.is_blocked(u) and access.can_see(session, u, project)]
     return sorted(visible, key=lambda u: u.name.lower())
+
+
+# -- the project header, in one query ------------------------------------------------
+
+@dataclass
+class HeaderCounts:
+    """What every project page header shows, read in one SQL statement (a
+    query per figure made the header cost more than the git work of a log
+    page). ``held``: the viewer's access names (``"owner"`` included);
+    ``explicit``: the viewer's watch choice ``(issues, commits)`` or None."""
+
+    stars: int
+    watchers: int
+    forks: int
+    tags: list[str]
+    starred: bool = False
+    explicit: tuple[bool, bool] | None = None
+    held: tuple[str, ...] = ()
+    own_fork_id: int | None = None
+
+    @property
+    def watch_status(self) -> int:
+        """Pagure's 0-3 for the viewer, as :func:`watch_status` computes it."""
+        if self.explicit is not None:
+            issues, commits = self.explicit
+        else:
+            issues, commits = bool(self.held), False
+        return (WATCH_ISSUES if issues else 0) + (WATCH_COMMITS if commits else 0)
+
+
+_SEP = "\x1f"
+
+
+def header_counts(session: Session, viewer: User | None, project: Project,
+                  fork_key: str | None = None) -> HeaderCounts:
+    """Stars, watchers (as :func:`watchers` counts them), forks ``viewer``
+    may see, tags and, for a signed-in viewer, their star, watch choice,
+    grants and the id of the project whose key is ``fork_key`` (their fork)."""
+    pid = project.id
+    stars = select(func.count(Star.id)).where(Star.project_id == pid)
+    # watchers(): owner + direct users + explicit watchers, minus explicit
+    # unwatchers; plus one entry per group
+    watching = select(Watcher.user_id).where(
+        Watcher.project_id == pid, or_(Watcher.watch_issues, Watcher.watch_commits))
+    unwatching = select(Watcher.user_id).where(
+        Watcher.project_id == pid, Watcher.watch_issues == false(),
+        Watcher.watch_commits == false())
+    implicit = union(select(Project.user_id.label("uid")).where(Project.id == pid),
+                     select(ProjectUser.user_id).where(ProjectUser.project_id == pid),
+                     watching).subquery()
+    users = select(func.count()).select_from(implicit).where(
+        implicit.c.uid.not_in(unwatching))
+    groups = select(func.count(ProjectGroup.id)).where(ProjectGroup.project_id == pid)
+    forks = select(func.count(Project.id)).where(Project.parent_id == pid,
+                                                 visible_clause(session, viewer))
+    tags = select(func.aggregate_strings(ProjectTag.name, _SEP)).where(
+        ProjectTag.project_id == pid)
+    columns: list[Any] = [q.correlate(None).scalar_subquery()
+                          for q in (stars, users, groups, forks, tags)]
+    if viewer is not None:
+        uid = viewer.id
+        mine = (Watcher.project_id == pid, Watcher.user_id == uid)
+        group_access = (select(func.aggregate_strings(ProjectGroup.access, _SEP))
+                        .join(GroupMember, GroupMember.group_id == ProjectGroup.group_id)
+                        .where(ProjectGroup.project_id == pid, GroupMember.user_id == uid))
+        viewer_queries = [
+            select(Star.id).where(Star.project_id == pid, Star.user_id == uid),
+            select(Watcher.watch_issues).where(*mine),
+            select(Watcher.watch_commits).where(*mine),
+            select(ProjectUser.access).where(ProjectUser.project_id == pid,
+                                             ProjectUser.user_id == uid),
+            group_access,
+            select(Project.id).where(Project.key == (fork_key or "")),
+        ]
+        columns += [q.correlate(None).scalar_subquery() for q in viewer_queries]
+    row = session.execute(select(*columns)).one()
+    n_stars, n_users, n_groups, n_forks, tag_names = row[:5]
+    counts = HeaderCounts(stars=int(n_stars or 0), watchers=int(n_users or 0) + int(n_groups or 0),
+                          forks=int(n_forks or 0),
+                          tags=sorted(tag_names.split(_SEP)) if tag_names else [])
+    if viewer is not None:
+        star_id, w_issues, w_commits, direct, via_groups, fork_id = row[5:]
+        counts.starred = star_id is not None
+        if w_issues is not None:
+            counts.explicit = (bool(w_issues), bool(w_commits))
+        held = ["owner"] if project.user_id == viewer.id else []
+        held += [direct] if direct else []
+        held += via_groups.split(_SEP) if via_groups else []
+        counts.held = tuple(held)
+        counts.own_fork_id = fork_id if fork_key else None
+    return counts

@@ -173,34 +173,46 @@ def repo_summary(project: Project) -> dict[str, Any]:
 
 
 def header_context(project: Project, tab: str) -> dict[str, Any]:
-    """What the project header needs on every project page."""
+    """What the project header needs on every project page: one SQL statement
+    (``social.header_counts``) plus the parent project for a fork."""
     session = db()
     viewer = current_user()
-    opts = core_projects.settings_of(project)
-    own_fork = None
+    fork_key = None
     if viewer is not None:
-        own_fork = core_projects.get_project(session, project.name, project.namespace,
-                                             viewer.name)
-        if own_fork is not None and own_fork.id == project.id:
-            own_fork = None
+        fork_key = core_projects.project_key(project.namespace or None, project.name, viewer.name)
+    counts = social.header_counts(session, viewer, project, fork_key)
+    own_fork = None
+    if counts.own_fork_id is not None and counts.own_fork_id != project.id:
+        own_fork = session.get(Project, counts.own_fork_id)
     return {
         "project": project,
         "tab": tab,
         "purl": project_url(project),
-        "opts": opts,
-        "is_admin": access.can_admin(session, viewer, project),
-        "star_count": social.star_count(session, project),
-        "starred": social.is_starred(session, viewer, project),
-        "watch_total": social.watchers(session, project)["total_watchers"],
-        "watch_status": social.watch_status(session, viewer, project),
-        "watch_explicit": social.is_explicit(session, viewer, project),
+        "opts": core_projects.settings_of(project),
+        "is_admin": _is_admin(viewer, project, counts.held),
+        "star_count": counts.stars,
+        "starred": counts.starred,
+        "watch_total": counts.watchers,
+        "watch_status": counts.watch_status,
+        "watch_explicit": counts.explicit is not None,
         "watch_labels": social.WATCH_LABELS,
-        "fork_count": core_projects.fork_count(session, viewer, project),
+        "fork_count": counts.forks,
         "own_fork": own_fork,
         "parent_visible": project.parent is not None
         and access.can_see(session, viewer, project.parent),
-        "tags": [t.name for t in project.tags],
+        "tags": counts.tags,
     }
+
+
+def _is_admin(viewer: User | None, project: Project, held: tuple[str, ...]) -> bool:
+    """``access.can_admin`` from grants already read (``owner`` or access names)."""
+    if viewer is None or access.is_blocked_on(viewer, project) or access.is_blocked(viewer):
+        return False
+    if viewer.is_admin:
+        return True
+    levels = [access.Level.OWNER if h == "owner" else access.ACCESS_NAMES.get(h, access.Level.NONE)
+              for h in held]
+    return max(levels, default=access.Level.NONE) >= access.Level.ADMIN
 
 
 def _from_timestamp(ts: int) -> datetime:
