@@ -3,7 +3,7 @@
 ``DB_STEPS`` add rows to one session committed together (events in the
 outbox, activity entries): either the whole push is recorded or none of it.
 ``AFTER_STEPS`` run once that is committed (commit-graph, messages for the
-pusher). Later work (pull-request refresh, magic words, mirrors) is added as
+pusher). Later work (pull-request refresh, mirrors) is added as
 new steps here; webhooks and emails are fed by the outbox events.
 
 Everything runs in the hook process: it is cheap (tens of milliseconds, see
@@ -236,6 +236,30 @@ def log_default_branch_commits(push: Push) -> None:
         activity.log_commits(push.ctx.session, push.project, entries)
 
 
+def apply_magic_words(push: Push) -> None:
+    """"Fixes #N" / "Relates to #N" in commits the default branch gained,
+    when the project has the Pagure plugin active (core.magic_words)."""
+    from pagurus.core import magic_words
+
+    if not push.main_repo or not magic_words.plugin_active(push.project):
+        return
+    from pagurus.model import User
+
+    session = push.ctx.session
+    pusher = push.ctx.identity.user
+    for b in push.branches:
+        if b.update.short != push.default_branch:
+            continue
+        owners = push.owners([c.author.email for c in b.commits])
+        for c in b.commits:
+            if not magic_words.parse(c.message, push.base_url):
+                continue
+            uid = owners.get(c.author.email.lower())
+            author = session.get(User, uid) if uid else None
+            magic_words.apply(session, push.project, commit_id=str(c.id), message=c.message,
+                              author=author, pusher=pusher, base_url=push.base_url)
+
+
 def _commit_time(commit: pygit2.Commit) -> datetime:
     return datetime.fromtimestamp(commit.commit_time, UTC)
 
@@ -284,7 +308,7 @@ def print_pull_request_links(push: Push) -> None:
 
 
 DB_STEPS: list[Callable[[Push], None]] = [
-    record_ref_events, record_receive_events, log_default_branch_commits]
+    record_ref_events, record_receive_events, log_default_branch_commits, apply_magic_words]
 AFTER_STEPS: list[Callable[[Push], None]] = [write_commit_graph, print_pull_request_links]
 
 
