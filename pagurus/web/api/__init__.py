@@ -16,4 +16,5 @@ _errors.install(bp)
 import pagurus.web.api.activity  # noqa: E402, F401  (user activity, heatmap)
 import pagurus.web.api.git  # noqa: E402, F401  (tree view, commit info)
 import pagurus.web.api.gitrefs  # noqa: E402, F401  (branches, tags, aliases, urls)
+import pagurus.web.api.issue_stats  # noqa: E402, F401  (issue history statistics)
 from pagurus.web.api import groups, meta, openapi, projects, users  # noqa: E402, F401
