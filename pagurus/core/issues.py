@@ -845,7 +845,8 @@ def blocks_numbers(session: Session, issue: Issue) -> list[int]:
 # -- subscriptions --------------------------------------------------------------
 
 def set_subscription(session: Session, user: User, issue: Issue, watch: bool) -> None:
-    require_tracker(issue.project)
+    """Refused on a read-only tracker too, like every change there."""
+    require_tracker(issue.project, write=True)
     _require(_may_act(session, user, issue.project) and can_view(session, user, issue),
              "You may not watch this issue")
     row = session.get(IssueWatcher, (issue.id, user.id))
