@@ -17,4 +17,6 @@ import pagurus.web.api.activity  # noqa: E402, F401  (user activity, heatmap)
 import pagurus.web.api.git  # noqa: E402, F401  (tree view, commit info)
 import pagurus.web.api.gitrefs  # noqa: E402, F401  (branches, tags, aliases, urls)
 import pagurus.web.api.issue_stats  # noqa: E402, F401  (issue history statistics)
+import pagurus.web.api.issue_tags  # noqa: E402, F401  (coloured issue tags)
+import pagurus.web.api.issues  # noqa: E402, F401  (issues: create, read, change)
 from pagurus.web.api import groups, meta, openapi, projects, users  # noqa: E402, F401

@@ -39,9 +39,9 @@ def error_page(exc: Exception) -> Any:
 
 def register(app: Flask) -> None:
     """Attach the UI blueprints; project routes go last since ``/<repo>`` catches much."""
-    from pagurus.web.ui import account, admin, browse, commits, edit, pages, project
+    from pagurus.web.ui import account, admin, attachments, browse, commits, edit, pages, project
 
-    for module in (account, admin, pages, browse, commits, edit, project):
+    for module in (account, admin, pages, browse, commits, edit, attachments, project):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(Exception, error_page)
