@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
 from pagurus.core.projects import settings_of
-from pagurus.model import Group, Project, User
+from pagurus.model import Group, IssueCustomKey, Project, User
 
 
 def epoch(value: datetime | None) -> str | None:
@@ -63,14 +66,29 @@ def project_json(project: Project, base_url: str, *, public: bool = True,
         "access_groups": access_groups,
         "tags": [t.name for t in project.tags],
         "priorities": dict(project.priorities or {}),
-        "custom_keys": [],
+        "custom_keys": custom_keys_of(project),
         "close_status": list(project.close_status or []),
         "milestones": milestones,
     }
     if not api and not public:
         data["settings"] = settings_of(project)
-        data["boards"] = []
+        from pagurus.core.boards import board_json, project_boards
+
+        session = object_session(project)
+        data["boards"] = ([board_json(b, base_url) for b in project_boards(session, project)]
+                          if session is not None else [])
     return data
+
+
+def custom_keys_of(project: Project) -> list[list[str]]:
+    """``[[name, key_type], …]`` of the project's issue custom fields, in order."""
+    session = object_session(project)
+    if session is None or project.id is None:
+        return []
+    return [[name, key_type] for name, key_type in session.execute(
+        select(IssueCustomKey.name, IssueCustomKey.key_type)
+        .where(IssueCustomKey.project_id == project.id)
+        .order_by(IssueCustomKey.position, IssueCustomKey.name))]
 
 
 def project_short_json(project: Project) -> dict[str, Any]:

@@ -14,6 +14,7 @@ _errors.install(bp)
 
 # modules that register routes (imported for their side effect)
 import pagurus.web.api.activity  # noqa: E402, F401  (user activity, heatmap)
+import pagurus.web.api.boards  # noqa: E402, F401  (kanban boards)
 import pagurus.web.api.git  # noqa: E402, F401  (tree view, commit info)
 import pagurus.web.api.gitrefs  # noqa: E402, F401  (branches, tags, aliases, urls)
 import pagurus.web.api.issue_stats  # noqa: E402, F401  (issue history statistics)

@@ -40,8 +40,11 @@ def error_page(exc: Exception) -> Any:
 def register(app: Flask) -> None:
     """Attach the UI blueprints; project routes go last since ``/<repo>`` catches much."""
     from pagurus.web.ui import account, admin, attachments, browse, commits, edit, pages, project
+    from pagurus.web.ui import boards as board_pages
+    from pagurus.web.ui import issue_settings as tracker_settings
 
-    for module in (account, admin, pages, browse, commits, edit, attachments, project):
+    for module in (account, admin, pages, browse, commits, edit, attachments, board_pages,
+                   tracker_settings, project):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(Exception, error_page)
