@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from pagurus.core.projects import settings_of
-from pagurus.model import Group, IssueCustomKey, Project, User
+from pagurus.model import Group, Project, User
 
 
 def epoch(value: datetime | None) -> str | None:
@@ -82,13 +81,9 @@ def project_json(project: Project, base_url: str, *, public: bool = True,
 
 def custom_keys_of(project: Project) -> list[list[str]]:
     """``[[name, key_type], …]`` of the project's issue custom fields, in order."""
-    session = object_session(project)
-    if session is None or project.id is None:
+    if project.id is None:
         return []
-    return [[name, key_type] for name, key_type in session.execute(
-        select(IssueCustomKey.name, IssueCustomKey.key_type)
-        .where(IssueCustomKey.project_id == project.id)
-        .order_by(IssueCustomKey.position, IssueCustomKey.name))]
+    return [[key.name, key.key_type] for key in project.custom_keys]
 
 
 def project_short_json(project: Project) -> dict[str, Any]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pagurus.model.base import Base, utcnow
 from pagurus.model.users import Group, User
+
+if TYPE_CHECKING:
+    from pagurus.model.issues import IssueCustomKey
 
 
 class Project(Base):
@@ -62,6 +65,10 @@ class Project(Base):
     )
     tags: Mapped[list[ProjectTag]] = relationship(
         cascade="all, delete-orphan", order_by="ProjectTag.name"
+    )
+    # issue custom fields, in their display order (read here, written by core)
+    custom_keys: Mapped[list[IssueCustomKey]] = relationship(
+        viewonly=True, order_by="(IssueCustomKey.position, IssueCustomKey.name)"
     )
 
     @property

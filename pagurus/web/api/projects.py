@@ -62,6 +62,7 @@ def count(stmt: Any) -> int:
 _EAGER = (
     selectinload(Project.user),
     selectinload(Project.tags),
+    selectinload(Project.custom_keys),
     selectinload(Project.user_access).selectinload(ProjectUser.user),
     selectinload(Project.group_access).selectinload(ProjectGroup.group),
     selectinload(Project.parent).selectinload(Project.user),
