@@ -42,9 +42,10 @@ def register(app: Flask) -> None:
     from pagurus.web.ui import account, admin, attachments, browse, commits, edit, pages, project
     from pagurus.web.ui import boards as board_pages
     from pagurus.web.ui import issue_settings as tracker_settings
+    from pagurus.web.ui import issues as issue_pages
 
-    for module in (account, admin, pages, browse, commits, edit, attachments, board_pages,
-                   tracker_settings, project):
+    for module in (account, admin, pages, browse, commits, edit, attachments, issue_pages,
+                   board_pages, tracker_settings, project):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(Exception, error_page)
