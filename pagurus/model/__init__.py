@@ -26,6 +26,14 @@ from pagurus.model.projects import (
     Star,
     Watcher,
 )
+from pagurus.model.pulls import (
+    CommitFlag,
+    PullRequest,
+    PullRequestComment,
+    PullRequestIssue,
+    PullRequestTag,
+    PullRequestWatcher,
+)
 from pagurus.model.tokens import ApiToken
 from pagurus.model.users import Group, GroupMember, SSHKey, User, UserEmail
 
@@ -38,6 +46,7 @@ __all__ = [
     "Board",
     "BoardIssue",
     "BoardStatus",
+    "CommitFlag",
     "Event",
     "EventDelivery",
     "Group",
@@ -53,6 +62,11 @@ __all__ = [
     "ProjectGroup",
     "ProjectTag",
     "ProjectUser",
+    "PullRequest",
+    "PullRequestComment",
+    "PullRequestIssue",
+    "PullRequestTag",
+    "PullRequestWatcher",
     "SSHKey",
     "Star",
     "TagColored",
