@@ -19,6 +19,8 @@ from pagurus.model import (
     IssueCustomValue,
     IssueDependency,
     IssueTag,
+    PullRequest,
+    PullRequestIssue,
     TagColored,
     User,
 )
@@ -84,6 +86,12 @@ def issues_json(session: Session, issues: list[Issue], base_url: str, *,
                                .options(selectinload(BoardIssue.board),
                                         selectinload(BoardIssue.status))):
         on_boards[row.issue_id].append(board_issue_json(row, base_url))
+    related: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for issue_id, number, title in session.execute(
+            select(PullRequestIssue.issue_id, PullRequest.number, PullRequest.title)
+            .join(PullRequest, PullRequest.id == PullRequestIssue.pull_request_id)
+            .where(PullRequestIssue.issue_id.in_(ids)).order_by(PullRequest.number)):
+        related[issue_id].append({"id": number, "title": title})
     by_issue: dict[int, list[IssueComment]] = defaultdict(list)
     if comments:
         for c in session.scalars(select(IssueComment).where(IssueComment.issue_id.in_(ids))
@@ -113,7 +121,7 @@ def issues_json(session: Session, issues: list[Issue], base_url: str, *,
             "milestone": issue.milestone,
             "custom_fields": custom[issue.id],
             "closed_by": _user(issue.closed_by, base_url),
-            "related_prs": [],
+            "related_prs": related[issue.id],
             "full_url": issue_url(issue, base_url),
             "comments": [comment_json(c, base_url) for c in by_issue[issue.id]],
         }
