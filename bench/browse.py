@@ -14,8 +14,12 @@ no cache, so its cold is just its first run) and the median of
 ``--requests`` warm requests (after two warm-up requests, one per gunicorn
 worker with the default two), alternating Pagurus and cgit requests.
 ``git blame --porcelain`` on the same file is the blame reference, compared
-with Pagurus's cold blame (warm ones are cache hits). The goals (issue 4):
-warm medians within 2x cgit, no page over 1 s cold, blame within 1.5x
+with the time Pagurus's cold blame took to be ready (warm ones are cache
+hits): a blame not ready within a fraction of a second gives a "computing"
+page at once, whose table comes from a fragment URL (what ``browse.js``
+fetches); that fragment is polled here until it answers, before cgit's cold
+blame runs (so the two do not share the CPUs). The goals (issue 4): warm
+medians within 2x cgit, no page over 1 s cold, blame within 1.5x
 ``git blame``.
 
     python bench/browse.py                            # 100,000 commits, 20,000 files
@@ -25,7 +29,9 @@ warm medians within 2x cgit, no page over 1 s cold, blame within 1.5x
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -69,13 +75,36 @@ def cached_repo(cache: Path, commits: int, files: int) -> Path:
     return target
 
 
-def fetch(url: str) -> int:
-    """GET ``url`` fully; returns the body size (raises on a non-200)."""
+def fetch_body(url: str) -> bytes:
+    """GET ``url`` fully (raises on a non-200)."""
     with urllib.request.urlopen(url, timeout=300) as resp:  # noqa: S310
         data = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"{url}: HTTP {resp.status}")
-        return len(data)
+        return data
+
+
+def fetch(url: str) -> int:
+    """GET ``url`` fully; returns the body size (raises on a non-200)."""
+    return len(fetch_body(url))
+
+
+BLAME_FRAGMENT = re.compile(rb'data-blame-fragment="([^"]+)"')
+
+
+def blame_ready_ms(base: str, body: bytes, started: float) -> float | None:
+    """For a "computing" blame page: ask its fragment URL (the server holds
+    each request a few seconds, then answers 202) until the table comes, as
+    browse.js does; ms from ``started`` to then. None: the page had it all."""
+    found = BLAME_FRAGMENT.search(body)
+    if found is None:
+        return None
+    url = base + html.unescape(found.group(1).decode())
+    while True:
+        with urllib.request.urlopen(url, timeout=300) as resp:  # noqa: S310
+            resp.read()
+            if resp.status == 200:
+                return (time.perf_counter() - started) * 1000
 
 
 def timed_ms(func: Callable[[], object]) -> float:
@@ -168,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20, help="warm requests per page")
     parser.add_argument("--git-runs", type=int, default=5, help="runs of git blame")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--only", action="append", default=[], metavar="WORD",
+                        help="measure only the pages whose label contains WORD (repeatable)")
     args = parser.parse_args(argv)
 
     source = cached_repo(args.cache, args.commits, args.files)
@@ -183,13 +214,19 @@ def main(argv: list[str] | None = None) -> int:
             head = clone.git("rev-parse", "main", cwd=forge.repo).stdout.strip()
             base = clone.git("rev-parse", "main~30", cwd=forge.repo).stdout.strip()
             for label, ppath, cpath in pages(head, base):
+                if args.only and not any(word in label for word in args.only):
+                    continue
                 print(f"  {label}…", file=sys.stderr)
                 purl, curl = forge.base + ppath, cgit.base + cpath
                 sizes: list[int] = []
-                p_cold = timed_ms(lambda u=purl, s=sizes: s.append(fetch(u)))
+                started = time.perf_counter()
+                body = fetch_body(purl)
+                p_cold = (time.perf_counter() - started) * 1000
+                ready = blame_ready_ms(forge.base, body, started)
+                sizes.append(len(body))
                 c_cold = timed_ms(lambda u=curl, s=sizes: s.append(fetch(u)))
                 p_warm, c_warm = warm_medians(purl, curl, args.requests)
-                rows.append((label, ppath, p_cold, p_warm, c_cold, c_warm, sizes))
+                rows.append((label, ppath, p_cold, p_warm, c_cold, c_warm, sizes, ready))
             loads.append(uptime())
             git_blame = warm_median(lambda: subprocess.run(
                 ["git", "--git-dir", str(forge.repo), "blame", "--porcelain", "main", "--",
@@ -210,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'page':26} {'Pagurus cold':>12} {'Pagurus warm':>12} {'cgit cold':>10} "
           f"{'cgit warm':>10} {'P/cgit':>7} {'KiB P/cgit':>11}  goals")
     failures = []
-    for label, ppath, p_cold, p_warm, c_cold, c_warm, sizes in rows:
+    for label, ppath, p_cold, p_warm, c_cold, c_warm, sizes, ready in rows:
         ratio = p_warm / c_warm
         marks = [f"2x cgit {'met' if ratio <= 2 else 'NOT met'}",
                  f"cold<1s {'met' if p_cold <= 1000 else 'NOT met'}"]
@@ -220,11 +257,16 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{label}: cold {p_cold:.0f} ms ({ppath})")
         if label.startswith("blame"):
             # warm is a cache hit: the cold request is the one that computes
-            vs_git = p_cold / git_blame
+            # (in the background when it takes long: then it is ready later)
+            computed = ready if ready is not None else p_cold
+            vs_git = computed / git_blame
+            how = (f"ready after {ready:.0f} ms via the fragment" if ready is not None
+                   else "in the page")
             marks.append(f"cold 1.5x git blame {'met' if vs_git <= 1.5 else 'NOT met'}"
-                         f" ({vs_git:.2f}x; warm {p_warm / git_blame:.2f}x)")
+                         f" ({vs_git:.2f}x, {how}; warm {p_warm / git_blame:.2f}x)")
             if vs_git > 1.5:
-                failures.append(f"{label}: cold {p_cold:.0f} ms = {vs_git:.2f}x git blame")
+                failures.append(f"{label}: ready after {computed:.0f} ms = {vs_git:.2f}x "
+                                "git blame")
         print(f"{label:26} {p_cold:9.1f} ms {p_warm:9.1f} ms {c_cold:7.1f} ms "
               f"{c_warm:7.1f} ms {ratio:7.2f} {sizes[0] / 1024:5.0f}/{sizes[1] / 1024:<5.0f}  "
               f"{'; '.join(marks)}")

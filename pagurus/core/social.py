@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, false, func, or_, select, union
+from sqlalchemy import Select, bindparam, exists, false, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from pagurus.core import access
@@ -265,17 +265,29 @@ class HeaderCounts:
 
 
 _SEP = "\x1f"
+_header_statements: dict[tuple[bool, str], Any] = {}
 
 
-def header_counts(session: Session, viewer: User | None, project: Project,
-                  fork_key: str | None = None) -> HeaderCounts:
-    """Stars, watchers (as :func:`watchers` counts them), forks ``viewer``
-    may see, tags and, for a signed-in viewer, their star, watch choice,
-    grants and the id of the project whose key is ``fork_key`` (their fork)."""
-    pid = project.id
+class _BoundViewer:
+    """A stand-in viewer whose id is a bound parameter, so that
+    ``visible_clause`` builds a statement reusable for every signed-in user."""
+
+    is_admin = False
+    blocked_until = None
+    id = bindparam("uid")
+
+
+def _header_statement(signed_in: bool, visibility: str) -> Any:
+    """The header statement for this kind of viewer, built once: building it
+    costs several times what running it does."""
+    key = (signed_in, visibility)
+    found = _header_statements.get(key)
+    if found is not None:
+        return found
+    pid, uid = bindparam("pid"), bindparam("uid")
     stars = select(func.count(Star.id)).where(Star.project_id == pid)
-    # watchers(): owner + direct users + explicit watchers, minus explicit
-    # unwatchers; plus one entry per group
+    # as watchers() counts: owner + direct users + explicit watchers, minus
+    # explicit unwatchers; plus one entry per group
     watching = select(Watcher.user_id).where(
         Watcher.project_id == pid, or_(Watcher.watch_issues, Watcher.watch_commits))
     unwatching = select(Watcher.user_id).where(
@@ -287,31 +299,49 @@ def header_counts(session: Session, viewer: User | None, project: Project,
     users = select(func.count()).select_from(implicit).where(
         implicit.c.uid.not_in(unwatching))
     groups = select(func.count(ProjectGroup.id)).where(ProjectGroup.project_id == pid)
+    viewer: Any = None  # "public": what anonymous and blocked users see
+    if visibility != "public":
+        viewer = _BoundViewer()
+        viewer.is_admin = visibility == "all"
     forks = select(func.count(Project.id)).where(Project.parent_id == pid,
-                                                 visible_clause(session, viewer))
+                                                 visible_clause(None, viewer))  # type: ignore[arg-type]
     tags = select(func.aggregate_strings(ProjectTag.name, _SEP)).where(
         ProjectTag.project_id == pid)
-    columns: list[Any] = [q.correlate(None).scalar_subquery()
-                          for q in (stars, users, groups, forks, tags)]
-    if viewer is not None:
-        uid = viewer.id
+    queries: list[Any] = [stars, users, groups, forks, tags]
+    if signed_in:
         mine = (Watcher.project_id == pid, Watcher.user_id == uid)
-        group_access = (select(func.aggregate_strings(ProjectGroup.access, _SEP))
-                        .join(GroupMember, GroupMember.group_id == ProjectGroup.group_id)
-                        .where(ProjectGroup.project_id == pid, GroupMember.user_id == uid))
-        viewer_queries = [
+        queries += [
             select(Star.id).where(Star.project_id == pid, Star.user_id == uid),
             select(Watcher.watch_issues).where(*mine),
             select(Watcher.watch_commits).where(*mine),
             select(ProjectUser.access).where(ProjectUser.project_id == pid,
                                              ProjectUser.user_id == uid),
-            group_access,
-            select(Project.id).where(Project.key == (fork_key or "")),
+            select(func.aggregate_strings(ProjectGroup.access, _SEP))
+            .join(GroupMember, GroupMember.group_id == ProjectGroup.group_id)
+            .where(ProjectGroup.project_id == pid, GroupMember.user_id == uid),
+            select(Project.id).where(Project.key == bindparam("fork_key")),
         ]
-        columns += [q.correlate(None).scalar_subquery() for q in viewer_queries]
-    row = session.execute(select(*columns)).one()
+    stmt = select(*[q.correlate(None).scalar_subquery() for q in queries])
+    _header_statements[key] = stmt
+    return stmt
+
+
+def header_counts(session: Session, viewer: User | None, project: Project,
+                  fork_key: str | None = None) -> HeaderCounts:
+    """Stars, watchers (as :func:`watchers` counts them), forks ``viewer``
+    may see, tags and, for a signed-in viewer, their star, watch choice,
+    grants and the id of the project whose key is ``fork_key`` (their fork)."""
+    if viewer is None or access.is_blocked(viewer):
+        visibility = "public"
+    else:
+        visibility = "all" if viewer.is_admin else "member"
+    params: dict[str, Any] = {"pid": project.id}
+    if viewer is not None:
+        params.update(uid=viewer.id, fork_key=fork_key or "")
+    row = session.execute(_header_statement(viewer is not None, visibility), params).one()
     n_stars, n_users, n_groups, n_forks, tag_names = row[:5]
-    counts = HeaderCounts(stars=int(n_stars or 0), watchers=int(n_users or 0) + int(n_groups or 0),
+    counts = HeaderCounts(stars=int(n_stars or 0),
+                          watchers=int(n_users or 0) + int(n_groups or 0),
                           forks=int(n_forks or 0),
                           tags=sorted(tag_names.split(_SEP)) if tag_names else [])
     if viewer is not None:

@@ -13,8 +13,11 @@ import mimetypes
 import os
 import posixpath
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +46,9 @@ SHOW_LIMIT = 5 * 1024 * 1024  # larger blobs: the first TRUNCATED_SHOW bytes onl
 TRUNCATED_SHOW = 1024 * 1024
 RAW_INLINE = 8 * 1024 * 1024  # larger raw blobs are streamed from git cat-file
 BLAME_LIMIT = 5 * 1024 * 1024
+BLAME_WAIT = 0.4  # seconds a blame page waits before showing the code and a notice
+BLAME_POLL_WAIT = 5.0  # what ?fragment=1 waits at most before its 202 (JS asks again)
+BLAME_LONG_WAIT = 30.0  # what ?wait=1 (the link offered without JavaScript) waits at most
 HISTORY_PAGE = 50
 MAX_REFS_LISTED = 200
 IMMUTABLE = "max-age=31536000, immutable"
@@ -598,10 +604,54 @@ def _path_and_ref(ctx: Ctx, rest: str) -> tuple[str, str]:
     return "", rest
 
 
+def _blame_dir() -> Path:
+    return settings().data_dir / "cache" / "blame"
+
+
+def _blame_json(ctx: Ctx, cid: str, path: str,
+                encoding: str) -> tuple[str | None, Callable[[float], str | None]]:
+    """The blame as JSON when known, else ``(None, waiter)``: a background
+    job was started (or joined) and ``waiter(seconds)`` waits that long at
+    most for it (None if it is still running)."""
+    cache = render.cache()
+    key = f"{cid}:{path}:{encoding}"
+    found = cache.get("blame", key)
+    jobs = git_blame.jobs(_blame_dir())
+    if found is None:
+        found = jobs.read(cid, path, encoding)
+        if found is not None:
+            cache.put("blame", key, found)
+    if found is not None:
+        return found, lambda _seconds: found
+    try:
+        job = jobs.submit(ctx.repo.path, cid, path, encoding,
+                          on_result=lambda value: cache.put("blame", key, value))
+    except git_blame.BlameBusy:
+        abort(503, description="Too many blames are being computed; try again in a moment.")
+
+    def waiter(seconds: float) -> str | None:
+        try:
+            return job.result(timeout=max(0.0, seconds))
+        except FutureTimeout:
+            return None
+        except git_blame.BlameError:
+            abort(404, description=f"“{path}” cannot be blamed at {ctx.ref}.")
+
+    return None, waiter
+
+
 @project_route(bp, "/blame/<path:rest>", endpoint="view_blame")
 def view_blame(repo: str, rest: str, namespace: str | None = None,
                username: str | None = None) -> Response:
-    """Who last changed each line, grouped by commit."""
+    """Who last changed each line, grouped by commit.
+
+    A blame that is not ready within ``BLAME_WAIT`` seconds goes on in the
+    background: the page shows the code at once with a notice, and
+    ``browse.js`` fetches the table from ``?fragment=1`` (which waits up to
+    ``BLAME_POLL_WAIT`` seconds, then answers 202 to be asked again). Without
+    JavaScript the notice links to ``?wait=1``, the page that waits up to
+    ``BLAME_LONG_WAIT`` seconds."""
+    started = time.monotonic()
     ctx = _load(repo, namespace, username)
     if refs.is_empty(ctx.repo):
         abort(404, description="This repository is empty.")
@@ -610,8 +660,9 @@ def view_blame(repo: str, rest: str, namespace: str | None = None,
     obj, mode, path = _lookup(ctx, path)
     if not isinstance(obj, pygit2.Blob):
         abort(400, description=f"“{path}” is not a file: there is nothing to blame.")
+    fragment = request.args.get("fragment") == "1"
     etag = (str(commit.id), path, "blame")
-    if (unchanged := _unchanged(ctx, etag)) is not None:
+    if not fragment and (unchanged := _unchanged(ctx, etag)) is not None:
         return unchanged
     size = git_tree.blob_size(ctx.repo, obj.id)
     if size > BLAME_LIMIT:
@@ -621,16 +672,40 @@ def view_blame(repo: str, rest: str, namespace: str | None = None,
         abort(400, description="This is a binary file: it cannot be blamed.")
     encoding = content.encoding or "utf-8"
     cid = str(commit.id)
-    try:
-        raw = render.cache().get_or_compute(
-            "blame", f"{cid}:{path}:{encoding}",
-            lambda: git_blame.blame(ctx.repo.path, cid, path, encoding).to_json())
-    except git_blame.BlameError:
-        abort(404, description=f"“{path}” cannot be blamed at {ctx.ref}.")
-    result = git_blame.Blame.from_json(raw)
+    long_wait = fragment or request.args.get("wait") == "1"
+    wait = BLAME_POLL_WAIT if fragment else BLAME_LONG_WAIT if long_wait else BLAME_WAIT
+    raw, waiter = _blame_json(ctx, cid, path, encoding)
     name = posixpath.basename(path)
-    lines = render.cached_lines(str(obj.id), content.text, name)
+    lines = None
+    if raw is None and long_wait:  # highlight while git blames
+        lines = render.cached_lines(str(obj.id), content.text, name)
+    if raw is None:
+        raw = waiter(wait - (time.monotonic() - started))
+    if raw is None:
+        if fragment:
+            resp = Response("", status=202, mimetype="text/plain")
+            resp.headers["Retry-After"] = "1"
+            resp.headers["Cache-Control"] = "no-store"
+            return resp
+        # the code now, plain (highlighting a long file cold takes a while;
+        # the blame table brings the highlighted lines)
+        plain = render.highlighted_lines(content.text, name, plain=True)
+        quoted = quote(path, safe="/")
+        resp = _page(ctx, "browse/blame.html", None, path=path, name=name,
+                     table=render.code_table_markup(plain), pending=True,
+                     fragment_url=f"{ctx.purl}/blame/{quoted}?identifier={cid}&fragment=1",
+                     wait_url=ctx.blame(path) + "&wait=1", crumbs=_crumbs(ctx, path),
+                     commit=_commit_info(commit), size=size)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+    if lines is None:
+        lines = render.cached_lines(str(obj.id), content.text, name)
+    result = git_blame.Blame.from_json(raw)
     table = _blame_table(ctx, result, lines)
+    if fragment:
+        resp = Response(str(table), mimetype="text/html")
+        resp.headers["Cache-Control"] = "private, no-cache"
+        return resp
     return _page(ctx, "browse/blame.html", etag, path=path, name=name, table=table,
                  crumbs=_crumbs(ctx, path), commit=_commit_info(commit), size=size)
 

@@ -8,6 +8,7 @@ keep each result under the object id it was computed from.
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import posixpath
 import re
@@ -21,7 +22,9 @@ from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
-from pygments.lexers import TextLexer, find_lexer_class_for_filename, guess_lexer
+from pygments.lexers import TextLexer, find_lexer_class, guess_lexer
+from pygments.lexers._mapping import LEXERS
+from pygments.plugin import find_plugin_lexers
 from pygments.util import ClassNotFound
 
 from pagurus.cache import object_cache
@@ -41,10 +44,63 @@ def cache() -> Any:
 
 # -- syntax highlighting -----------------------------------------------------------
 
+_WILD = re.compile(r"[*?\[]")
+
+
+class _FilenameIndex:
+    """Pygments' file name patterns, indexed. ``find_lexer_class_for_filename``
+    compiles ~930 glob patterns into regexes on its first call in a process
+    (~0.3 s, more on a busy machine: a cold page paid it); nearly all of them
+    are ``*<suffix>`` or a literal name, looked up here in dicts, and only the
+    few others are matched as globs. The choice among matches is Pygments'
+    own: highest ``priority`` (+0.5 for a pattern without ``*``), then name."""
+
+    def __init__(self) -> None:
+        self.suffixes: dict[str, list[tuple[Any, str]]] = {}
+        self.names: dict[str, list[tuple[Any, str]]] = {}
+        self.globs: list[tuple[re.Pattern[str], Any, str]] = []
+        for _module, name, _aliases, patterns, _mimes in LEXERS.values():
+            for pattern in patterns:
+                self._add(name, pattern)
+        for cls in find_plugin_lexers():
+            for pattern in cls.filenames:
+                self._add(cls, pattern)
+
+    def _add(self, lexer: Any, pattern: str) -> None:
+        if not _WILD.search(pattern):
+            self.names.setdefault(pattern, []).append((lexer, pattern))
+        elif pattern.startswith("*") and not _WILD.search(pattern, 1):
+            self.suffixes.setdefault(pattern[1:], []).append((lexer, pattern))
+        else:
+            self.globs.append((re.compile(fnmatch.translate(pattern)), lexer, pattern))
+
+    def find(self, filename: str) -> type[Lexer] | None:
+        matches = list(self.names.get(filename, ()))
+        for i in range(len(filename) + 1):
+            matches += self.suffixes.get(filename[i:], ())
+        matches += [(lexer, pattern) for regex, lexer, pattern in self.globs
+                    if regex.match(filename)]
+        best: tuple[float, str] | None = None
+        found: type[Lexer] | None = None
+        for lexer, pattern in matches:
+            cls = find_lexer_class(lexer) if isinstance(lexer, str) else lexer
+            if cls is None:
+                continue
+            rating = (cls.priority + (0.5 if "*" not in pattern else 0), cls.__name__)
+            if best is None or rating >= best:
+                best, found = rating, cls
+        return found
+
+
+@lru_cache(maxsize=1)
+def _filename_index() -> _FilenameIndex:
+    return _FilenameIndex()
+
+
 @lru_cache(maxsize=2048)
 def _lexer_class(name: str) -> type[Lexer] | None:
-    """Pygments scans every lexer's patterns per lookup: remember by name."""
-    return find_lexer_class_for_filename(name)
+    """The lexer class Pygments picks for this file name, remembered by name."""
+    return _filename_index().find(name)
 
 
 def lexer_for(filename: str, text: str) -> Lexer:
@@ -90,6 +146,11 @@ def code_table(lines: list[str]) -> str:
                f'<td class="lc">{line}</td></tr>')
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+def code_table_markup(lines: list[str]) -> Markup:
+    """:func:`code_table` of already highlighted (or escaped) lines."""
+    return Markup(code_table(lines))  # noqa: S704 - built from escaped/highlighted fragments
 
 
 def cached_lines(blob_id: str, text: str, filename: str, plain: bool = False) -> list[str]:

@@ -38,9 +38,48 @@
     }
   });
   window.addEventListener("hashchange", function () { apply(false); });
+
+  // Blame still being computed: the server shows the file and this notice,
+  // then answers the fragment URL with the blame table when it is ready (it
+  // holds each request a few seconds, then answers 202: ask again).
+  function loadBlame() {
+    var notice = document.querySelector("[data-blame-fragment]");
+    if (!notice || !window.fetch) { return; }
+    var url = notice.getAttribute("data-blame-fragment");
+    var text = notice.querySelector(".blame-pending-text");
+    var tries = 0;
+    function fail(message) {
+      if (text) { text.textContent = message; }
+    }
+    function ask() {
+      tries += 1;
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+        .then(function (resp) {
+          if (resp.status === 202) {
+            if (tries < 120) { setTimeout(ask, 250); } else { fail("The blame is taking very long."); }
+            return null;
+          }
+          if (!resp.ok) { fail("The blame could not be computed (HTTP " + resp.status + ")."); return null; }
+          return resp.text().then(function (html) {
+            var wrap = notice.parentNode.querySelector(".code-wrap");
+            var holder = document.createElement("template");
+            holder.innerHTML = html;
+            wrap.replaceChildren(holder.content);
+            notice.remove();
+            apply(true);
+          });
+        })
+        .catch(function () {
+          if (tries < 30) { setTimeout(ask, 2000); } else { fail("The blame could not be loaded."); }
+        });
+    }
+    ask();
+  }
+
+  function start() { apply(true); loadBlame(); }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { apply(true); });
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    apply(true);
+    start();
   }
 })();
