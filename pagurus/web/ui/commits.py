@@ -482,7 +482,21 @@ def view_branches(repo: str, namespace: str | None = None, username: str | None 
     owners = users_by_email({b.author_email for b in branches})
     return render_template("commits/branches.html", branches=branches, default=default,
                            aliases=git_branches.aliases(r), owners=owners, when=_when,
-                           cap=git_branches.AHEAD_BEHIND_CAP, **ctx)
+                           cap=git_branches.AHEAD_BEHIND_CAP, open_prs=_open_prs(project),
+                           **ctx)
+
+
+def _open_prs(project: Project) -> dict[str, Any]:
+    """branch -> its open pull request (the first), for "New PR" / "PR #n" links."""
+    from pagurus.model import PullRequest
+
+    rows = db().scalars(select(PullRequest).where(
+        PullRequest.project_from_id == project.id, PullRequest.status == "Open")
+        .order_by(PullRequest.id))
+    out: dict[str, Any] = {}
+    for pr in rows:
+        out.setdefault(pr.branch_from, pr)
+    return out
 
 
 def archive_name(project: Project, tag: str) -> str:
