@@ -170,3 +170,37 @@ def merge_tree(repo: pygit2.Repository, target_tip: str, head: str) -> pygit2.Oi
     if index.conflicts is not None:
         raise PullGitError("Merge conflicts!")
     return index.write_tree(repo)
+
+
+@dataclass(frozen=True)
+class ReadyBranch:
+    name: str
+    commit: str
+    time: int
+    ahead: int
+
+
+def ready_branches(repo: pygit2.Repository, default: str, *, since: int,
+                   limit: int = 5) -> list[ReadyBranch]:
+    """Branches other than ``default`` whose head is newer than ``since``
+    (epoch seconds) and has commits ``default`` lacks, newest first: the
+    ones worth a "New PR" button. Only the ``limit * 4`` newest are counted."""
+    from pagurus.git.branches import ahead_behind
+
+    tip = branch_head(repo, default)
+    candidates = []
+    for name in repo.branches.local:
+        if name == default:
+            continue
+        head = branch_head(repo, name)
+        if head is not None and head.commit_time >= since:
+            candidates.append((head.commit_time, name, head))
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    out: list[ReadyBranch] = []
+    for when, name, head in candidates[: limit * 4]:
+        ahead = ahead_behind(repo, str(head.id), str(tip.id))[0] if tip is not None else 1
+        if ahead:
+            out.append(ReadyBranch(name, str(head.id), when, ahead))
+        if len(out) >= limit:
+            break
+    return out

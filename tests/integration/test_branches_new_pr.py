@@ -31,3 +31,20 @@ def test_branches_ahead_offer_a_new_pr_then_link_it(client, session, settings, m
     anon = client.application.test_client().get(f"/{project.name}/branches").get_data(
         as_text=True)
     assert "New PR" not in anon
+
+
+def test_the_overview_offers_recently_pushed_branches(client, session, settings, make_user):
+    owner = make_user()
+    project, repo = make(session, settings, owner)
+    commit(repo, "topic", {"t.txt": "t\n"}, "T", "main")
+    login_as(client, owner)
+    page = client.get(f"/{project.name}").get_data(as_text=True)
+    assert 'id="ready-branches"' in page
+    assert f'href="/{project.name}/diff/main..topic">New PR</a>' in page
+    pr = pulls.create_pull(session, settings.data_dir, owner, project, branch_to="main",
+                           branch_from="topic", title="T", base_url=BASE)
+    session.commit()
+    page = client.get(f"/{project.name}").get_data(as_text=True)
+    assert f"/pull-request/{pr.number}\">PR #{pr.number}</a>" in page
+    anon = client.application.test_client().get(f"/{project.name}").get_data(as_text=True)
+    assert 'id="ready-branches"' not in anon

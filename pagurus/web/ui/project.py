@@ -290,8 +290,33 @@ def view_project(repo: str, namespace: str | None = None, username: str | None =
         from pagurus.web.ui.browse import overview_readme
 
         readme = overview_readme(project, summary.get("branch"))
+    ctx = header_context(project, "code")
     return render_template("project/overview.html", summary=summary, readme=readme,
-                           clone=clone_urls(project), **header_context(project, "code"))
+                           clone=clone_urls(project),
+                           ready=_ready_branches(project, summary, ctx["opts"]), **ctx)
+
+
+READY_DAYS = 14
+
+
+def _ready_branches(project: Project, summary: dict[str, Any],
+                    opts: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """Recently pushed branches ahead of the default one, with their open PR
+    if any: offered to signed-in users only (it costs a few git walks)."""
+    if summary.get("state") != "ready" or current_user() is None:
+        return []
+    target = project.parent or project
+    if not core_projects.settings_of(target)["pull_requests"]:
+        return []
+    from time import time
+
+    from pagurus.core.pulls import open_pull_for_branch
+    from pagurus.git.pulls import ready_branches
+
+    repo = pygit2.Repository(str(paths.repo_path(settings().data_dir, "main",
+                                                 project.fullname)))
+    found = ready_branches(repo, summary["branch"], since=int(time()) - READY_DAYS * 86400)
+    return [(b, next(iter(open_pull_for_branch(db(), project, b.name)), None)) for b in found]
 
 
 @project_route(bp, "/forks")
