@@ -59,6 +59,7 @@ class Settings:
     token_max_days: int = 730
     task_wait_seconds: float = 60.0
     max_attachment_bytes: int = 4 * 1024 * 1024  # one file attached to an issue
+    max_release_bytes: int = 512 * 1024 * 1024  # one uploaded release file (core.releases)
     cookie_secure: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -42,6 +42,7 @@ class Line:
     old: int | None
     new: int | None
     text: str
+    html: str | None = None  # highlighted, escaped HTML of ``text`` (web.ui.diff_highlight)
 
 
 @dataclass

@@ -43,9 +43,10 @@ def register(app: Flask) -> None:
     from pagurus.web.ui import boards as board_pages
     from pagurus.web.ui import issue_settings as tracker_settings
     from pagurus.web.ui import issues as issue_pages
+    from pagurus.web.ui import releases as release_pages
 
     for module in (account, admin, pages, browse, commits, edit, attachments, issue_pages,
-                   board_pages, tracker_settings, project):
+                   board_pages, tracker_settings, release_pages, project):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(Exception, error_page)

@@ -43,6 +43,7 @@ from pagurus.model import Project, User, UserEmail
 from pagurus.web import csrf
 from pagurus.web.context import current_user, db, settings
 from pagurus.web.routes import project_route
+from pagurus.web.ui import diff_highlight
 from pagurus.web.ui.helpers import isotime, reltime, utc
 from pagurus.web.ui.project import _project, header_context, project_url
 
@@ -50,7 +51,7 @@ bp = Blueprint("ui_commits", __name__)
 bp.before_request(csrf.protect)
 
 _HEX = re.compile(r"[0-9a-fA-F]{4,64}")
-DIFF_CACHE_VERSION = "1"
+DIFF_CACHE_VERSION = "2"  # 2: syntax-highlighted lines
 LOG_CACHE_VERSION = "1"
 
 
@@ -225,13 +226,15 @@ def _commit_meta(r: pygit2.Repository, commit: pygit2.Commit) -> dict[str, Any]:
 
 
 def _diff_html(kind: str, key: str, compute: Any, split: bool, purl: str,
-               file_base: str) -> str:
+               file_base: str, highlight: bool = True) -> str:
     """The diff section, rendered once per (objects, view options, URL)."""
     def render() -> str:
         result = compute()
+        if highlight:
+            diff_highlight.highlight_diff(result)
         return render_template("commits/_diff.html", diff=result, split=split,
                                file_base=file_base, split_rows=git_diff.split_rows)
-    full_key = f"{DIFF_CACHE_VERSION}:{key}:{int(split)}:{purl}"
+    full_key = f"{DIFF_CACHE_VERSION}:{key}:{int(split)}:{int(highlight)}:{purl}"
     return _cache().get_or_compute(kind, full_key, render)
 
 
@@ -401,7 +404,8 @@ def view_commit_file(repo: str, cid: str, fpath: str, namespace: str | None = No
     if f is None:
         abort(404)
     purl = project_url(project)
-    diff_html = render_template("commits/_diff.html", diff=git_diff.DiffResult([f]),
+    diff_html = render_template("commits/_diff.html",
+                                diff=diff_highlight.highlight_diff(git_diff.DiffResult([f])),
                                 split=split, file_base=None, split_rows=git_diff.split_rows)
     html = render_template("commits/file.html", file=f, key=key, diff_html=diff_html,
                            split=split, back=f"{purl}/c/{key}",
