@@ -8,7 +8,6 @@ so refused input changes nothing; each metadata change adds Pagure's
 Differences from Pagure, on purpose:
 - a comment is deleted by its author or by someone with commit access, never
   by the issue's author (Pagure let the issue author delete anyone's comment);
-- the author of an issue may close and reopen it;
 - private issues are visible to the author, the assignee and ticket access
   or more, on every surface (Pagure's API left the assignee out).
 """
@@ -147,10 +146,10 @@ def can_assign(session: Session, user: User | None, issue: Issue) -> bool:
 
 
 def can_change_status(session: Session, user: User | None, issue: Issue) -> bool:
-    """Also the author and the assignee of the issue."""
+    """Ticket access (or open metadata), or the assignee — not the author, as
+    in Pagure's API: a reporter asks, the project decides."""
     return can_edit_metadata(session, user, issue) or bool(
-        can_comment(session, user, issue) and user
-        and user.id in (issue.user_id, issue.assignee_id))
+        can_comment(session, user, issue) and user and user.id == issue.assignee_id)
 
 
 def can_edit(session: Session, user: User | None, issue: Issue) -> bool:

@@ -23,7 +23,7 @@ PUBLIC = {
     "react": set(ROLES) - {"anonymous"},
     "subscribe": set(ROLES) - {"anonymous"},
     "edit": {"reporter", "ticket", "commit", "admin"},
-    "status": {"reporter", "assignee", "ticket", "commit", "admin"},
+    "status": {"assignee", "ticket", "commit", "admin"},
     "metadata": {"ticket", "commit", "admin"},
     "assign": {"assignee", "ticket", "commit", "admin"},
     "delete": {"commit", "admin"},

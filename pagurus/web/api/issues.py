@@ -8,8 +8,7 @@ rolled back whenever core refuses.
 Differences from Pagure, on purpose (also in each endpoint's description):
 a private issue does not exist (404 ENOISSUE) for anyone but its author,
 its assignee and users with ticket access or more — Pagure answers 403
-EISSUENOTALLOWED and leaves the assignee out; the author of an issue may
-close and reopen it.
+EISSUENOTALLOWED and leaves the assignee out.
 """
 
 from __future__ import annotations
