@@ -61,6 +61,8 @@ class Settings:
     max_attachment_bytes: int = 4 * 1024 * 1024  # one file attached to an issue
     max_release_bytes: int = 512 * 1024 * 1024  # one uploaded release file (core.releases)
     cookie_secure: bool = False
+    # remote pull requests may fetch from loopback/private addresses (core.netguard)
+    allow_local_remotes: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     # -- derived values -------------------------------------------------

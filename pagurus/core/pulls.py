@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,11 +284,13 @@ def check_signed_off(project: Project, commits: list[pygit2.Commit]) -> None:
 def create_pull(session: Session, data_dir: Path, actor: User, target: Project, *,
                 branch_to: Any, branch_from: Any, title: Any, base_url: str,
                 source: Project | None = None, initial_comment: Any = "",
-                allow_rebase: bool = False, remote_git: str | None = None) -> PullRequest:
+                allow_rebase: bool = False, remote_git: str | None = None,
+                remote_config: Sequence[str] = ()) -> PullRequest:
     """Open a PR from ``branch_from`` of ``source`` (default: ``target``; a
     project of the same family), or of the repository at ``remote_git``
     (fetched here; the caller has checked the URL against the outgoing
-    address guard). Needs commit rights on the source project."""
+    address guard, ``core.netguard``, whose git options come as
+    ``remote_config``). Needs commit rights on the source project."""
     require_pulls(target)
     source = None if remote_git else (source or target)
     if not _may_act(actor, target) or not access.can_see(session, actor, target):
@@ -315,7 +318,8 @@ def create_pull(session: Session, data_dir: Path, actor: User, target: Project, 
     number = core_issues.next_number(session, target)
     try:
         if remote_git:
-            head = git_pulls.fetch_remote_head(target_repo, number, remote_git, branch_from)
+            head = git_pulls.fetch_remote_head(target_repo, number, remote_git, branch_from,
+                                               remote_config)
         else:
             assert source is not None
             head = git_pulls.sync_head(target_repo, number,

@@ -20,7 +20,10 @@ Rules, in order:
 * an anonymous pusher, a blocked account (instance-wide ``blocked_until``)
   or a user in the project's ``block_users`` is refused for every ref;
 * each ref needs ``gitaccess.can_update_ref`` (committers, collaborators on
-  their branch patterns, deploy keys with push access);
+  their branch patterns, deploy keys with push access) — or must be the merge
+  of an open pull request into its target branch, pushed by someone who may
+  commit there (:func:`is_pull_request_merge`: how ``pull_request_access_only``
+  projects still take merges);
 * main repo plugins: ``Block non fast-forward pushes`` (deletion and non
   fast-forward updates of the listed branches, ``*`` for all),
   ``Prevent creating new branches by git push`` (any new ref but tags),
@@ -180,8 +183,10 @@ def new_commits(repo: pygit2.Repository, update: RefUpdate, hide: Iterable[pygit
 
 
 def check_push(session: Session, identity: Identity, project: Project, kind: str,
-               repo: pygit2.Repository, updates: list[RefUpdate]) -> list[Refusal]:
-    """Every refusal for this push (empty: accept). See the module docstring."""
+               repo: pygit2.Repository, updates: list[RefUpdate],
+               pull_request: str | None = None) -> list[Refusal]:
+    """Every refusal for this push (empty: accept). See the module docstring.
+    ``pull_request``: the uid the pushing process names (a merge)."""
     if project.read_only:
         return [Refusal(u.ref, "the project is read-only, no push is accepted")
                 for u in updates]
@@ -194,12 +199,41 @@ def check_push(session: Session, identity: Identity, project: Project, kind: str
     if reason:
         return [Refusal(u.ref, reason) for u in updates]
     for u in updates:
-        if not can_update_ref(session, identity, project, kind, u.ref):
+        if not can_update_ref(session, identity, project, kind, u.ref) and not (
+                is_pull_request_merge(session, identity, project, kind, repo, u,
+                                      pull_request)):
             what = "tags" if u.is_tag else "this branch" if u.is_branch else "this ref"
             refusals.append(Refusal(u.ref, f"you are not allowed to push to {what}"))
     if kind == "main":
         refusals.extend(plugin_refusals(project, repo, updates))
     return refusals
+
+
+def is_pull_request_merge(session: Session, identity: Identity, project: Project, kind: str,
+                          repo: pygit2.Repository, update: RefUpdate,
+                          pull_request: str | None) -> bool:
+    """Is ``update`` the merge of the open pull request ``pull_request`` (uid)
+    of this project into its target branch, by a user who may commit there?
+    The new tip must contain the PR's head (``refs/pull/<n>/head``), so the
+    uid cannot carry anything else into the branch."""
+    if (not pull_request or kind != "main" or identity.user is None
+            or not update.is_branch or update.deleted):
+        return False
+    from sqlalchemy import select
+
+    from pagurus.model import PullRequest
+
+    pr = session.scalar(select(PullRequest).where(PullRequest.uid == pull_request))
+    if (pr is None or pr.project_id != project.id or pr.status != "Open"
+            or update.short != pr.branch):
+        return False
+    if not access.can_commit(session, identity.user, project, pr.branch):
+        return False
+    try:
+        head = repo.references[f"refs/pull/{int(pr.number)}/head"].peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+    return is_fast_forward(repo, str(head.id), update.new)
 
 
 def pusher_refusal(identity: Identity, project: Project) -> str | None:

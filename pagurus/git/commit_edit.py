@@ -10,7 +10,8 @@ protected branches, Signed-off-by…) and the post-receive hook records the
 events. ``--force-with-lease`` names the value the user started from, and
 receive-pack updates the ref only if it still holds that value, so a push
 that raced us is refused, never overwritten. Branch creation and deletion use
-the same push.
+the same push. Pull-request merges and rebases (``git.pullmerge``) move
+branches with the same :func:`push_ref`, naming the pull request for the hooks.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ MAX_TITLE = 255
 PUSH_TIMEOUT = 120
 _EDITABLE_MODES = (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE)
 _ZERO = "0" * 40
+_STALE = re.compile(r"stale info|is at [0-9a-f]+ but expected|reference already exists")
 
 
 class EditError(Exception):
@@ -126,6 +128,12 @@ def _replace(repo: pygit2.Repository, tree: pygit2.Tree | None, parts: list[str]
     return builder.write()
 
 
+def signature(name: str, email: str) -> pygit2.Signature:
+    """A commit identity from user-supplied name and email (``<``, ``>`` and
+    control characters dropped: they would corrupt the commit header)."""
+    return pygit2.Signature(_clean_sig(name) or "unknown", _clean_sig(email) or "unknown")
+
+
 def build_commit(repo: pygit2.Repository, parent: pygit2.Commit, path: str, data: bytes,
                  name: str, email: str, message: str) -> pygit2.Oid:
     """A commit on top of ``parent`` where only ``path`` changes to ``data``
@@ -133,7 +141,7 @@ def build_commit(repo: pygit2.Repository, parent: pygit2.Commit, path: str, data
     parts = check_path(path)
     blob = repo.create_blob(data)
     tree = _replace(repo, parent.tree, parts, blob)
-    sig = pygit2.Signature(_clean_sig(name) or "unknown", _clean_sig(email) or "unknown")
+    sig = signature(name, email)
     return repo.create_commit(None, sig, sig, message, tree, [parent.id])
 
 
@@ -144,17 +152,29 @@ def _remote_text(stderr: str) -> str:
 
 
 def push_ref(settings: Settings, repo_path: Path, user: str, new: str | None, ref: str,
-             expected_old: str | None) -> PushResult:
+             expected_old: str | None, *, source: Path | None = None,
+             internal: bool = False, pull_request: str | None = None,
+             base_url: str | None = None) -> PushResult:
     """Set ``ref`` to commit ``new`` (None: delete it) by pushing into the repo
-    itself as ``user``, so the hooks decide. ``expected_old`` None means the
-    ref must not exist yet."""
+    as ``user``, so the hooks decide. ``expected_old`` None means the ref must
+    not exist yet.
+
+    ``source``: the repository holding ``new`` (default: the repo itself; a
+    rebase pushes from the target repo into a fork). ``internal``: a push by
+    the forge itself (the hooks skip the ACLs). ``pull_request``: the uid of
+    the pull request being merged, for the hooks. ``base_url``: the forge's
+    URL for links the hooks print when ``app_url`` is not configured."""
     path = str(Path(repo_path).resolve())
+    origin = str(Path(source).resolve()) if source is not None else path
     lease = f"--force-with-lease={ref}:{expected_old or ''}"
     spec = f"{new}:{ref}" if new else f":{ref}"
+    env = git_env(settings, user=user, internal=internal, pull_request=pull_request)
+    if base_url:
+        env["PAGURUS_BASE_URL"] = base_url
     try:
         proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            ["git", "-C", path, "push", "--porcelain", "--no-verify", lease, path, spec],
-            env=git_env(settings, user=user), capture_output=True, timeout=PUSH_TIMEOUT,
+            ["git", "-C", origin, "push", "--porcelain", "--no-verify", lease, path, spec],
+            env=env, capture_output=True, timeout=PUSH_TIMEOUT,
             stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         return PushResult(False, "The update timed out")
@@ -163,7 +183,9 @@ def push_ref(settings: Settings, repo_path: Path, user: str, new: str | None, re
     remote = _remote_text(err)
     if proc.returncode == 0 and not re.search(r"^!", out, re.MULTILINE):
         return PushResult(True, remote)
-    stale = "stale info" in out or "stale info" in err
+    # the lease failed: seen by the client ("stale info"), or by receive-pack
+    # when the ref moved after it advertised it ("… but expected …")
+    stale = bool(_STALE.search(out) or _STALE.search(err))
     if stale:
         return PushResult(False, "The branch changed since you started: nothing was "
                                  "changed, reload and try again.", stale=True)

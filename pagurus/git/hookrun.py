@@ -302,7 +302,7 @@ def pre_receive(raw: str, env: Mapping[str, str], runtime: Runtime | None = None
         from pagurus.core.pushrules import check_push
 
         refusals = check_push(ctx.session, ctx.identity, ctx.project, ctx.kind, ctx.repo,
-                              ctx.updates)
+                              ctx.updates, ctx.pull_request)
     except Exception as exc:  # noqa: BLE001
         _crashed("could not check this push", exc, env)
         return 1

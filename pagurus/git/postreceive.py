@@ -1,9 +1,9 @@
 """What happens after a push was accepted: a list of small steps.
 
 ``DB_STEPS`` add rows to one session committed together (events in the
-outbox, activity entries): either the whole push is recorded or none of it.
-``AFTER_STEPS`` run once that is committed (commit-graph, messages for the
-pusher). Later work (pull-request refresh, mirrors) is added as
+outbox, activity entries, pull-request refresh): either the whole push is
+recorded or none of it. ``AFTER_STEPS`` run once that is committed
+(commit-graph, messages for the pusher). Later work (mirrors) is added as
 new steps here; webhooks and emails are fed by the outbox events.
 
 Everything runs in the hook process: it is cheap (tens of milliseconds, see
@@ -58,6 +58,8 @@ class Push:
     ctx: HookContext
     notes: list[str] = field(default_factory=list)
     _owners: dict[str, int] | None = None
+    # branch -> (number, URL) of the open pull requests it is the source of
+    open_pulls: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
     @property
     def project(self) -> Any:
@@ -260,6 +262,53 @@ def apply_magic_words(push: Push) -> None:
                               author=author, pusher=pusher, base_url=push.base_url)
 
 
+def refresh_pull_requests(push: Push) -> None:
+    """For each branch the push created or moved: the open pull requests it is
+    the source of (this project or a fork of the target) get the new commits —
+    ``refs/pull/<n>/head`` of the target follows, "N new commits added" or
+    "rebased onto" is recorded (``core.pulls.refresh_from_push``); the open
+    pull requests into it forget their cached merge status. A PR named by the
+    push itself (``PAGURUS_PULL_REQUEST``: a merge or rebase task) is left to
+    that task, which records who did it."""
+    if not push.main_repo:
+        return
+    moved = sorted({b.update.short for b in push.branches})
+    if not moved:
+        return
+    from sqlalchemy import select, update
+
+    from pagurus.model import PullRequest
+
+    session = push.ctx.session
+    session.execute(update(PullRequest).where(
+        PullRequest.project_id == push.project.id, PullRequest.branch.in_(moved),
+        PullRequest.status == "Open").values(merge_status=None, merge_status_key=None)
+        .execution_options(synchronize_session=False))
+    rows = list(session.scalars(select(PullRequest).where(
+        PullRequest.project_from_id == push.project.id, PullRequest.branch_from.in_(moved),
+        PullRequest.status == "Open", PullRequest.remote_git.is_(None))
+        .order_by(PullRequest.id)))
+    if not rows:
+        return
+    from pagurus.core import pulls as core_pulls
+    from pagurus.core.pull_json import pull_url
+    from pagurus.git.pulls import PullGitError
+
+    pusher = push.ctx.identity.user
+    for pr in rows:
+        if core_pulls.pulls_enabled(pr.project):
+            push.open_pulls.setdefault(pr.branch_from, []).append(
+                (pr.number, pull_url(pr, push.base_url)))
+        if pr.uid == push.ctx.pull_request:
+            continue
+        try:
+            core_pulls.refresh_from_push(session, push.ctx.settings.data_dir, pr,
+                                         agent=pusher or pr.user, base_url=push.base_url)
+        except PullGitError as exc:
+            if push.ctx.debug:
+                say(f"pull request #{pr.number}: {exc}")
+
+
 def _commit_time(commit: pygit2.Commit) -> datetime:
     return datetime.fromtimestamp(commit.commit_time, UTC)
 
@@ -292,23 +341,31 @@ def write_commit_graph(push: Push) -> None:
 
 
 def print_pull_request_links(push: Push) -> None:
-    """A "create a pull request" link for each new branch with commits of its
-    own, when the target project (the parent for forks) takes pull requests."""
+    """For each pushed branch with open pull requests, their URLs; else, for a
+    new branch with commits of its own, a "create a pull request" link when
+    the target project (the parent for forks) takes pull requests."""
     if not push.main_repo:
         return
     target = push.project.parent or push.project
-    if not settings_of(target)["pull_requests"]:
-        return
+    takes_pulls = settings_of(target)["pull_requests"]
     for b in push.branches:
-        if not b.update.created or b.update.short == push.default_branch or not b.commits:
+        branch = b.update.short
+        existing = push.open_pulls.get(branch)
+        if existing:
+            for number, url in existing:
+                push.notes.append(f"View pull request #{number} for '{branch}': {url}")
+            continue
+        if not takes_pulls or not b.update.created or branch == push.default_branch \
+                or not b.commits:
             continue
         url = (f"{push.base_url}/{push.project.url_path}/diff/"
-               f"{quote(push.default_branch, safe='/')}..{quote(b.update.short, safe='/')}")
-        push.notes.append(f"Create a pull request for '{b.update.short}': {url}")
+               f"{quote(push.default_branch, safe='/')}..{quote(branch, safe='/')}")
+        push.notes.append(f"Create a pull request for '{branch}': {url}")
 
 
 DB_STEPS: list[Callable[[Push], None]] = [
-    record_ref_events, record_receive_events, log_default_branch_commits, apply_magic_words]
+    record_ref_events, record_receive_events, log_default_branch_commits, apply_magic_words,
+    refresh_pull_requests]
 AFTER_STEPS: list[Callable[[Push], None]] = [write_commit_graph, print_pull_request_links]
 
 

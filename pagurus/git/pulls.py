@@ -12,6 +12,7 @@ clone): conflicts are found by merging the trees.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,13 +70,16 @@ def sync_head(target: pygit2.Repository, number: int, source_path: Path | None,
     return str(ref.target)
 
 
-def fetch_remote_head(target: pygit2.Repository, number: int, url: str, branch: str) -> str:
+def fetch_remote_head(target: pygit2.Repository, number: int, url: str, branch: str,
+                      config: Sequence[str] = ()) -> str:
     """Like :func:`sync_head` for a remote repository (the caller has
-    checked the URL against the outgoing-address guard)."""
+    checked the URL against the outgoing-address guard, whose ``config``
+    — ``-c`` values pinning the checked addresses — is passed on)."""
     if branch.startswith("-") or url.startswith("-"):
         raise PullGitError("Invalid remote or branch")
+    options = [arg for value in config for arg in ("-c", value)]
     proc = subprocess.run(
-        ["git", "-c", "protocol.file.allow=never", "-c", "protocol.ext.allow=never",
+        ["git", "-c", "protocol.file.allow=never", "-c", "protocol.ext.allow=never", *options,
          "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--",
          url, f"+refs/heads/{branch}:{pull_ref(number)}"],
         cwd=target.path, env={**_git_env(), "GIT_TERMINAL_PROMPT": "0"}, capture_output=True,

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from pagurus.config import Settings, ensure_data_dir
 from pagurus.db import make_engine, make_sessionmaker
 
-celery_app = Celery("pagurus", include=["pagurus.tasks.projects", "pagurus.tasks.mail"])
+celery_app = Celery("pagurus", include=["pagurus.tasks.projects", "pagurus.tasks.mail",
+                                         "pagurus.tasks.pulls"])
 
 
 @dataclass
