@@ -1,0 +1,129 @@
+"""pulls.js in a real browser (Debian's Chromium through Playwright) on a
+live ``pagurus web``: the sections become tabs, a click on a line number
+opens an inline comment box that posts without reloading, and a big file's
+diff loads in place — with the page's CSP on and nothing blocked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import PASSWORD
+from pullui_help import commit, make_project, open_pull, pr_path
+from sqlalchemy import select
+
+from pagurus import config
+from pagurus.git import diff as git_diff
+from pagurus.model import PullRequestComment
+
+CHROMIUM = Path("/usr/bin/chromium")
+WATCH_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || ''));
+});
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live(settings: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``pagurus web`` on the test settings (same database and data dir)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGURUS_")}
+    env.update(config.to_env(settings))
+    log = tmp_path_factory.mktemp("pulls-web") / "web.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pagurus.cli", "web", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/api/0/version", timeout=5).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):  # booting, or slow under load
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"pagurus web did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_tabs_inline_comments_and_big_files_with_javascript(live: str, session: Any,
+                                                            settings: config.Settings,
+                                                            make_user: Any) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    owner = make_user()
+    project, repo = make_project(session, settings, owner)
+    big = "".join(f"row {i}\n" for i in range(git_diff.FILE_INLINE_LINES + 5))
+    head = commit(repo, "topic", {"a.txt": "one\nTWO\nthree\nfour\nfive\n", "big.txt": big},
+                  "Change", "main")
+    pr = open_pull(session, settings, owner, project, "topic")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = browser.new_context()
+            context.add_init_script(WATCH_VIOLATIONS)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{live}/login/")
+            page.fill("#f-username", owner.name)
+            page.fill("#f-password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(live + pr_path(pr), wait_until="networkidle")
+            # tabs: only the overview shows, then the files
+            assert page.locator("#pr-overview").is_visible()
+            assert not page.locator("#pr-files").is_visible()
+            page.click("a[data-section=pr-files]")
+            assert page.locator("#pr-files").is_visible()
+            assert not page.locator("#pr-overview").is_visible()
+            # an inline comment box on a.txt line 2, posted without leaving the page
+            page.click("#pf1-n2 td.lnn")
+            box = page.locator("tr.pr-inline-row textarea")
+            box.fill("Why *TWO*?")
+            page.click("tr.pr-inline-row button[type=submit]")
+            page.wait_for_selector("tr.pr-thread-row .pr-comment em")
+            assert page.url.endswith("#pr-files")
+            session.expire_all()
+            [c] = session.scalars(select(PullRequestComment).where(
+                PullRequestComment.pull_request_id == pr.id)).all()
+            assert (c.commit_id, c.filename, c.line, c.comment) == (head, "a.txt", 2,
+                                                                    "Why *TWO*?")
+            # the big file's diff comes in place
+            page.click("a.pr-load-file")
+            page.wait_for_selector(f"#pf2-n{git_diff.FILE_INLINE_LINES}")
+            assert errors == []
+            assert page.evaluate("window.__violations") == []
+        finally:
+            browser.close()
