@@ -120,8 +120,8 @@ class Served:
 
     def answers(self, path: str = "/api/0/-/version") -> requests.Response | None:
         try:
-            return requests.get(self.url + path, timeout=5)
-        except requests.ConnectionError:
+            return requests.get(self.url + path, timeout=15)
+        except (requests.ConnectionError, requests.Timeout):  # booting, or slow under load
             return None
 
     def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

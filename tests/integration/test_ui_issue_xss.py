@@ -312,7 +312,7 @@ def live(settings: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
             try:
                 if requests.get(f"{base}/api/0/version", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # booting, or slow under load
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"pagurus web did not start:\n{log.read_text()}")
