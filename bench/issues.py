@@ -19,10 +19,7 @@ search < 100 ms, issue page < 150 ms.
     python bench/issues.py --issues 2000 --comments 10000 --requests 10
 
 With ``--database-url`` a new database is created on that server for the run
-and dropped afterwards. ``--extra-index`` adds an index on ``issues``
-(project_id, status, private, date_created) to the generated database, to
-measure what it would change: without it, checking which issues a visitor may
-see reads every issue row of the project.
+and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -53,7 +50,6 @@ PROJECT = "bench"
 OWNER = "bencher"
 RARE, COMMON = "zanzibar", "the"  # search words: in ~1 % of texts, and in nearly all
 SEARCH_PREFIX = "memory lea"      # two words, the last one a prefix
-EXTRA_INDEX = "ix_bench_issues_visible"
 GOALS = {"api": 30.0, "ui": 60.0, "search": 100.0, "issue": 150.0}
 
 COMMON_WORDS = (
@@ -105,8 +101,8 @@ class Text:
         return " ".join(parts)
 
 
-def populate(url: str, data: Path, issues: int, comments: int, seed: int,
-             extra_index: bool = False) -> dict[str, object]:
+def populate(url: str, data: Path, issues: int, comments: int, seed: int
+             ) -> dict[str, object]:
     """Write the tracker with bulk inserts; returns what the measures need."""
     from sqlalchemy import insert, select, update
 
@@ -221,9 +217,6 @@ def populate(url: str, data: Path, issues: int, comments: int, seed: int,
             session.execute(insert(IssueComment), comment_rows[chunk:chunk + 5000])
         session.commit()
         with engine.connect() as conn:
-            if extra_index:
-                conn.exec_driver_sql(f"CREATE INDEX {EXTRA_INDEX} ON issues "
-                                     "(project_id, status, private, date_created)")
             conn.commit()
         # fresh statistics (and on PostgreSQL the visibility map that index-only
         # scans need), as autovacuum gives a live database
@@ -301,9 +294,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL server URL (a database is created on it)")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--extra-index", action="store_true",
-                        help="experiment: also index issues on (project_id, status, private, "
-                             "date_created), which lets visibility checks skip the rows")
     args = parser.parse_args(argv)
 
     drop: Callable[[], None] | None = None
@@ -318,8 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             data = tmp / "data"
             print(f"writing {args.issues} issues and {args.comments} comments…",
                   file=sys.stderr)
-            info = populate(url, data, args.issues, args.comments, args.seed,
-                            args.extra_index)
+            info = populate(url, data, args.issues, args.comments, args.seed)
             print(f"written in {info['seconds']:.1f} s", file=sys.stderr)
             port = clone.free_port()
             env = clone.clean_env()
@@ -383,9 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             drop()
 
     engine = "PostgreSQL" if url else "SQLite"
-    extra = f", with the experimental index {EXTRA_INDEX}" if args.extra_index else ""
     print()
-    print(f"{args.issues} issues, {info['comments']} comments, {engine}{extra}; warm = median "
+    print(f"{args.issues} issues, {info['comments']} comments, {engine}; warm = median "
           f"of {args.requests} HTTP requests after 2 warm-ups; gunicorn, 1 worker; "
           f"{os.cpu_count()} CPUs")
     print("load average (1, 5, 15 min) before / after: "

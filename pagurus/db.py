@@ -19,6 +19,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=15000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # the default 2 MiB page cache re-reads a tracker-sized database on every
+    # list; memory-mapped reads share the OS page cache between connections
+    cur.execute("PRAGMA cache_size=-16384")
+    cur.execute("PRAGMA mmap_size=268435456")
     cur.close()
 
 

@@ -39,7 +39,9 @@ class Issue(Base):
     __tablename__ = "issues"
     __table_args__ = (
         UniqueConstraint("project_id", "number"),
-        Index("ix_issues_project_status_created", "project_id", "status", "date_created"),
+        # lists, counts and tabs filter on visibility too: private is in the index
+        Index("ix_issues_project_status_private_created", "project_id", "status", "private",
+              "date_created"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
