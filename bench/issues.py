@@ -216,8 +216,6 @@ def populate(url: str, data: Path, issues: int, comments: int, seed: int
         for chunk in range(0, len(comment_rows), 5000):
             session.execute(insert(IssueComment), comment_rows[chunk:chunk + 5000])
         session.commit()
-        with engine.connect() as conn:
-            conn.commit()
         # fresh statistics (and on PostgreSQL the visibility map that index-only
         # scans need), as autovacuum gives a live database
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
