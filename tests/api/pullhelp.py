@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pygit2
+from commithelp import commit
 from conftest import unique
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,34 +15,12 @@ from sqlalchemy.orm import Session
 from pagurus.config import Settings
 from pagurus.core import projects as core_projects
 from pagurus.core import pulls as core_pulls
-from pagurus.git import pulls as git_pulls
 from pagurus.git.repos import fork_bare, init_bare
 from pagurus.model import Event, Project, PullRequest, User
 from pagurus.paths import repo_path
 
 API = "/api/0"
 BASE = "http://pagurus.test"
-SIG = pygit2.Signature("Dev", "dev@example.com")
-
-
-def commit(repo: pygit2.Repository, branch: str, files: dict[str, str | None], message: str,
-           parent_branch: str | None = None) -> str:
-    """A commit on ``branch`` (started from ``parent_branch`` when given);
-    a ``None`` content removes the file."""
-    parent = git_pulls.branch_head(repo, parent_branch or branch)
-    index = pygit2.Index()
-    if parent is not None:
-        index.read_tree(parent.tree)
-    for path, content in files.items():
-        if content is None:
-            index.remove(path)
-        else:
-            index.add(pygit2.IndexEntry(path, repo.create_blob(content.encode()),
-                                        pygit2.enums.FileMode.BLOB))
-    tree = index.write_tree(repo)
-    oid = repo.create_commit(f"refs/heads/{branch}", SIG, SIG, message, tree,
-                             [parent.id] if parent is not None else [])
-    return str(oid)
 
 
 def repo_of(settings: Settings, project: Project) -> pygit2.Repository:

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from conftest import unique
 from sqlalchemy import select
-from test_hooks_common import Work, git, hookd_for, make_project
+from test_hooks_common import (
+    Work,
+    git,
+    hookd_for,
+    make_project,
+    owner_fixture,  # noqa: F401 - fixture, re-exported
+    project_fixture,  # noqa: F401 - fixture, re-exported
+)
 
 from pagurus.core import projects as core_projects
 from pagurus.core import pulls as core_pulls
@@ -80,6 +87,13 @@ class Clone(Work):
                     check: bool = True) -> Any:
         spec = f"{'+' if force else ''}HEAD:refs/heads/{branch}"
         return self.push(spec, user=user, check=check)
+
+
+@pytest.fixture(name="clone")
+def clone_fixture(settings: Any, project: Project, tmp_path: Path) -> Clone:
+    """A working clone of ``project`` (the hook tests' ``owner`` and
+    ``project`` fixtures, imported from here with this one)."""
+    return Clone(settings, project, tmp_path / "clone")
 
 
 def bare(settings: Any, project: Project) -> Path:

@@ -7,39 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pygit2
+from commithelp import commit
 from conftest import csrf_of, unique
 from sqlalchemy.orm import Session
 
 from pagurus.config import Settings
 from pagurus.core import projects as core_projects
 from pagurus.core import pulls
-from pagurus.git import pulls as git_pulls
 from pagurus.git.repos import fork_bare, init_bare
 from pagurus.model import Project, PullRequest, User
 from pagurus.paths import repo_path
 
 BASE = "http://pagurus.test"
-SIG = pygit2.Signature("Dev", "dev@example.com")
-
-
-def commit(repo: pygit2.Repository, branch: str, files: dict[str, str | None], message: str,
-           parent_branch: str | None = None) -> str:
-    """A commit on ``branch`` (started from ``parent_branch``) writing
-    ``files`` (None: delete the file)."""
-    parent = git_pulls.branch_head(repo, parent_branch or branch)
-    index = pygit2.Index()
-    if parent is not None:
-        index.read_tree(parent.tree)
-    for path, content in files.items():
-        if content is None:
-            index.remove(path)
-        else:
-            index.add(pygit2.IndexEntry(path, repo.create_blob(content.encode()),
-                                        pygit2.enums.FileMode.BLOB))
-    tree = index.write_tree(repo)
-    oid = repo.create_commit(f"refs/heads/{branch}", SIG, SIG, message, tree,
-                             [parent.id] if parent is not None else [])
-    return str(oid)
 
 
 def make_project(session: Session, settings: Settings, owner: User, *, private: bool = False,

@@ -5,11 +5,6 @@ anyone else."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +13,7 @@ import pytest
 import requests
 from conftest import unique
 from githttp_support import git, make_repo_project, refs_on_disk, url
+from livehelp import live_web
 
 from pagurus import config
 
@@ -26,45 +22,12 @@ pytestmark = pytest.mark.slow
 BIG = 24 * 1024 * 1024  # more than the loopback socket buffers can swallow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def web(settings: config.Settings, worker: Any, tmp_path_factory: pytest.TempPathFactory
         ) -> Iterator[str]:
     """``pagurus web`` on the test settings (same database and data dir)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGURUS_")}
-    env.update(config.to_env(settings))
-    log = tmp_path_factory.mktemp("gunicorn") / "web.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pagurus.cli", "web", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/api/0/version", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # booting, or slow under load
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pagurus web did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    with live_web(settings, tmp_path_factory.mktemp("gunicorn") / "web.log") as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

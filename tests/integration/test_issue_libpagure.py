@@ -4,21 +4,15 @@ comments on and closes issues the way it does against pagure.io."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from conftest import unique
 from issue_fixture import tracker_project
 from libpagure import Pagure
 from libpagure.exceptions import APIError
+from livehelp import live_web
 
 from pagurus import config
 from pagurus.core import tokens as core_tokens
@@ -29,44 +23,11 @@ pytestmark = pytest.mark.slow
 ISSUE_ACLS = ["issue_create", "issue_comment", "issue_change_status", "issue_update"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def web(settings: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``pagurus web`` on the test settings (same database and data dir)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGURUS_")}
-    env.update(config.to_env(settings))
-    log = tmp_path_factory.mktemp("libpagure-web") / "web.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pagurus.cli", "web", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/api/0/version", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still booting
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pagurus web did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    with live_web(settings, tmp_path_factory.mktemp("libpagure-web") / "web.log") as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture

@@ -14,11 +14,13 @@ from pull_fixture import (
     BASE,
     Clone,
     bare,
+    clone_fixture,  # noqa: F401 - fixture
     commit_info,
     hook_server_fixture,  # noqa: F401 - fixture
     is_ancestor,
-    new_project,
     open_pull,
+    owner_fixture,  # noqa: F401 - fixture
+    project_fixture,  # noqa: F401 - fixture
     reload,
     rev,
 )
@@ -26,21 +28,6 @@ from pull_fixture import (
 from pagurus.git import pullmerge
 from pagurus.tasks import pulls as pull_tasks
 from pagurus.tasks.app import runtime
-
-
-@pytest.fixture(name="owner")
-def owner_fixture(make_user: Any) -> Any:
-    return make_user()
-
-
-@pytest.fixture(name="project")
-def project_fixture(session: Any, settings: Any, owner: Any, worker: Any) -> Any:
-    return new_project(session, settings, owner)
-
-
-@pytest.fixture(name="clone")
-def clone_fixture(settings: Any, project: Any, tmp_path: Any) -> Clone:
-    return Clone(settings, project, tmp_path / "clone")
 
 
 def branch_with_commit(clone: Clone, user: Any, branch: str) -> str:

@@ -6,21 +6,16 @@ user's filed and actionable lists, the way it does against pagure.io."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pygit2
 import pytest
-import requests
+from commithelp import commit
 from conftest import unique
 from libpagure import Pagure
 from libpagure.exceptions import APIError
+from livehelp import live_web, pagurus_process
 
 from pagurus import config
 from pagurus.core import projects as core_projects
@@ -33,77 +28,21 @@ from pagurus.tasks import projects as project_tasks
 
 pytestmark = pytest.mark.slow
 
-SIG = pygit2.Signature("Dev", "dev@example.com")
 OWNER_ACLS = ["pull_request_create", "pull_request_comment", "pull_request_flag",
               "pull_request_merge", "pull_request_close"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(args: list[str], env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "pagurus.cli", *args], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
 def web(settings: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``pagurus web`` and ``pagurus worker`` on the test settings (same
     database, data dir and broker): merges queued by the web are done."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGURUS_")}
-    env.update(config.to_env(settings))
     logs = tmp_path_factory.mktemp("libpagure-pulls")
-    web_proc = _start(["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                      env, logs / "web.log")
-    worker_proc = _start(["worker", "--concurrency", "1", "--pool", "threads"], env,
-                         logs / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/api/0/version", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still booting
-                pass
-            if web_proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pagurus web did not start:\n"
-                                     f"{(logs / 'web.log').read_text()}")
-            time.sleep(0.1)
+    worker_args = ["worker", "--concurrency", "1", "--pool", "threads"]
+    with (pagurus_process(worker_args, settings, logs / "worker.log") as worker_proc,
+          live_web(settings, logs / "web.log") as base):
         if worker_proc.poll() is not None:
             raise AssertionError(f"pagurus worker died:\n{(logs / 'worker.log').read_text()}")
         yield base
-    finally:
-        _stop(web_proc)
-        _stop(worker_proc)
-
-
-def commit(repo: pygit2.Repository, branch: str, files: dict[str, str], message: str,
-           parent_branch: str | None = None) -> str:
-    parent = git_pulls.branch_head(repo, parent_branch or branch)
-    index = pygit2.Index()
-    if parent is not None:
-        index.read_tree(parent.tree)
-    for path, content in files.items():
-        index.add(pygit2.IndexEntry(path, repo.create_blob(content.encode()),
-                                    pygit2.enums.FileMode.BLOB))
-    return str(repo.create_commit(f"refs/heads/{branch}", SIG, SIG, message,
-                                  index.write_tree(repo),
-                                  [parent.id] if parent is not None else []))
 
 
 @pytest.fixture

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from conftest import unique
 from pull_fixture import (
     BASE,
     Clone,
     bare,
+    clone_fixture,  # noqa: F401 - fixture
     commit_info,
     fork,
     hook_server_fixture,  # noqa: F401 - fixture
     is_ancestor,
     new_project,
     open_pull,
+    owner_fixture,  # noqa: F401 - fixture
+    project_fixture,  # noqa: F401 - fixture
     reload,
     rev,
     set_options,
@@ -31,21 +33,6 @@ from pagurus.core import projects as core_projects
 from pagurus.core import pulls as core_pulls
 from pagurus.git.pushenv import PULL_REQUEST
 from pagurus.tasks.pulls import merge_pull
-
-
-@pytest.fixture(name="owner")
-def owner_fixture(make_user: Any) -> Any:
-    return make_user()
-
-
-@pytest.fixture(name="project")
-def project_fixture(session: Any, settings: Any, owner: Any, worker: Any) -> Any:
-    return new_project(session, settings, owner)
-
-
-@pytest.fixture(name="clone")
-def clone_fixture(settings: Any, project: Any, tmp_path: Any) -> Clone:
-    return Clone(settings, project, tmp_path / "clone")
 
 
 def feature(clone: Clone, user: Any, branch: str = "feature", files: dict | None = None,

@@ -7,17 +7,16 @@ the hook server and with hook processes (``hook_mode``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from pull_fixture import (
     BASE,
     Clone,
     bare,
+    clone_fixture,  # noqa: F401 - fixture
     fork,
     hook_server_fixture,  # noqa: F401 - fixture
-    new_project,
     open_pull,
+    owner_fixture,  # noqa: F401 - fixture
+    project_fixture,  # noqa: F401 - fixture
     reload,
     rev,
     topics,
@@ -25,21 +24,6 @@ from pull_fixture import (
 from test_hooks_common import hook_mode_fixture  # noqa: F401 - fixture
 
 from pagurus.core import pulls as core_pulls
-
-
-@pytest.fixture(name="owner")
-def owner_fixture(make_user: Any) -> Any:
-    return make_user()
-
-
-@pytest.fixture(name="project")
-def project_fixture(session: Any, settings: Any, owner: Any, worker: Any) -> Any:
-    return new_project(session, settings, owner)
-
-
-@pytest.fixture(name="clone")
-def clone_fixture(settings: Any, project: Any, tmp_path: Any) -> Clone:
-    return Clone(settings, project, tmp_path / "clone")
 
 
 def test_pushing_commits_to_the_source_branch_adds_them_to_the_pr(session, settings, owner,

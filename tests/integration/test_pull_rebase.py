@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from pull_fixture import (
     BASE,
     Clone,
     bare,
+    clone_fixture,  # noqa: F401 - fixture
     commit_info,
     fork,
     hook_server_fixture,  # noqa: F401 - fixture
-    new_project,
     open_pull,
+    owner_fixture,  # noqa: F401 - fixture
+    project_fixture,  # noqa: F401 - fixture
     reload,
     rev,
     topics,
@@ -28,21 +29,6 @@ from pagurus.core import pulls as core_pulls
 from pagurus.git import pullmerge
 from pagurus.tasks.app import runtime
 from pagurus.tasks.pulls import merge_pull, rebase_pull
-
-
-@pytest.fixture(name="owner")
-def owner_fixture(make_user: Any) -> Any:
-    return make_user()
-
-
-@pytest.fixture(name="project")
-def project_fixture(session: Any, settings: Any, owner: Any, worker: Any) -> Any:
-    return new_project(session, settings, owner)
-
-
-@pytest.fixture(name="clone")
-def clone_fixture(settings: Any, project: Any, tmp_path: Any) -> Clone:
-    return Clone(settings, project, tmp_path / "clone")
 
 
 def log(path: Any, ref: str, n: int) -> list[str]:

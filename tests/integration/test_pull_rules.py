@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pygit2
 import pytest
+from commithelp import SIG, commit
 from conftest import unique
 
 from pagurus.core import issues, pulls
@@ -18,22 +19,6 @@ from pagurus.git.repos import fork_bare, init_bare, remove
 from pagurus.paths import repo_path
 
 BASE = "http://pagurus.test"
-SIG = pygit2.Signature("Dev", "dev@example.com")
-
-
-def commit(repo: pygit2.Repository, branch: str, files: dict[str, str], message: str,
-           parent_branch: str | None = None) -> str:
-    parent = git_pulls.branch_head(repo, parent_branch or branch)
-    index = pygit2.Index()
-    if parent is not None:
-        index.read_tree(parent.tree)
-    for path, content in files.items():
-        index.add(pygit2.IndexEntry(path, repo.create_blob(content.encode()),
-                                    pygit2.enums.FileMode.BLOB))
-    tree = index.write_tree(repo)
-    oid = repo.create_commit(f"refs/heads/{branch}", SIG, SIG, message, tree,
-                             [parent.id] if parent is not None else [])
-    return str(oid)
 
 
 def make(session, settings, owner, **opts):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 
 import pytest
 from conftest import csrf_of, login_as, unique
+from githttp_support import live_server
 
 from pagurus.core import boards, issues, tags
 from pagurus.core import projects as core_projects
@@ -297,18 +297,10 @@ def test_private_projects_boards_are_404_to_outsiders(client, session, settings,
 
 # -- drag and drop in Chromium -------------------------------------------------------------
 
-@pytest.fixture
-def live_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+@pytest.fixture(name="live_server")
+def live_server_fixture(app):
+    with live_server(app) as base:
+        yield base
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs /usr/bin/chromium")

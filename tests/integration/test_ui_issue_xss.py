@@ -7,21 +7,15 @@ live server, with the page's CSP on and off (the sanitizer alone must hold)."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from conftest import PASSWORD, csrf_of, login_as, unique
+from livehelp import live_web
 from sqlalchemy import select
 
 from pagurus import config
@@ -287,44 +281,11 @@ def test_the_audit_catches_what_it_looks_for():
 
 # -- a real browser on a live server ---------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(settings: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``pagurus web`` (gunicorn) on the test settings: same database and data dir."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGURUS_")}
-    env.update(config.to_env(settings))
-    log = tmp_path_factory.mktemp("issue-xss-web") / "web.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pagurus.cli", "web", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/api/0/version", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # booting, or slow under load
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pagurus web did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    with live_web(settings, tmp_path_factory.mktemp("issue-xss-web") / "web.log") as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 CHROMIUM = Path("/usr/bin/chromium")
