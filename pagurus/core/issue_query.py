@@ -242,9 +242,9 @@ def parse_filters(session: Session, project: Project | None, args: Args) -> Issu
             f.status = CLOSED
             f.close_status.append(raw.strip())
     for raw in values(args, "tags"):
-        _add_tags(f, raw)
-    _set_person(f, "assignee", first(args, "assignee"))
-    _set_person(f, "author", first(args, "author"))
+        add_tags(f, raw)
+    set_person(f, "assignee", first(args, "assignee"))
+    set_person(f, "author", first(args, "author"))
     for raw in values(args, "milestones") + values(args, "milestone"):
         _add_milestone(f, raw)
     f.no_stones = parse_bool(first(args, "no_stones"), "no_stones")
@@ -278,7 +278,8 @@ def parse_filters(session: Session, project: Project | None, args: Args) -> Issu
     return f
 
 
-def _add_tags(f: IssueFilters, raw: str) -> None:
+def add_tags(f: Any, raw: str) -> None:
+    """``a, !b``: tagged ``a``, not tagged ``b`` (issue or pull-request filters)."""
     for name in raw.split(","):
         name = name.strip()
         if name.startswith("!"):
@@ -298,7 +299,9 @@ def _add_milestone(f: IssueFilters, raw: str) -> None:
         f.milestones.append(name)
 
 
-def _set_person(f: IssueFilters, kind: str, raw: str | None) -> None:
+def set_person(f: Any, kind: str, raw: str | None) -> None:
+    """``assignee``/``author`` filters: a name, ``!name`` (not them) or, for
+    the assignee, ``true``/``false`` (assigned at all)."""
     if not raw:
         return
     if kind == "assignee" and raw.lower() in ("true", "1", "false", "0"):
@@ -330,11 +333,11 @@ def _apply_search(session: Session, project: Project | None, f: IssueFilters,
                 if project is not None:
                     f.priority = core_issues.resolve_priority(project, value)
             elif lowered == "tags":
-                _add_tags(f, value)
+                add_tags(f, value)
             elif lowered == "milestones":
                 _add_milestone(f, value)
             elif lowered in ("assignee", "author"):
-                _set_person(f, lowered, value)
+                set_person(f, lowered, value)
             else:  # content: searched like free text
                 f.terms.append(Term(value, phrase=quoted))
                 free.append(value)
@@ -352,7 +355,8 @@ def _apply_search(session: Session, project: Project | None, f: IssueFilters,
 
 # -- building the SQL --------------------------------------------------------------
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (escape character ``\\``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -456,6 +460,24 @@ def _range(col: Any, bounds: tuple[datetime | None, datetime | None]
     return out
 
 
+def people_conditions(session: Session, f: Any, *, assignee: Any, author: Any
+                      ) -> list[ColumnElement[bool]]:
+    """The assignee/assigned/author filters of ``f`` (issue or pull request
+    filters) on the given columns."""
+    out = _person(session, assignee, f.assignee, f.not_assignee)
+    if f.assigned is True:
+        out.append(assignee.is_not(None))
+    elif f.assigned is False:
+        out.append(assignee.is_(None))
+    return out + _person(session, author, f.author, f.not_author)
+
+
+def date_conditions(f: Any, *, created: Any, updated: Any, closed: Any
+                    ) -> list[ColumnElement[bool]]:
+    """The created/updated/closed ranges of ``f`` on the given columns."""
+    return _range(created, f.created) + _range(updated, f.updated) + _range(closed, f.closed)
+
+
 def conditions(session: Session, f: IssueFilters, *, with_status: bool = True
                ) -> list[ColumnElement[bool]]:
     """SQL conditions for the filters (not visibility, not the project)."""
@@ -470,12 +492,7 @@ def conditions(session: Session, f: IssueFilters, *, with_status: bool = True
         out.append(_tags_exist(f.tags, f.project_id))
     if f.not_tags:
         out.append(not_(_tags_exist(f.not_tags, f.project_id)))
-    out += _person(session, Issue.assignee_id, f.assignee, f.not_assignee)
-    if f.assigned is True:
-        out.append(Issue.assignee_id.is_not(None))
-    elif f.assigned is False:
-        out.append(Issue.assignee_id.is_(None))
-    out += _person(session, Issue.user_id, f.author, f.not_author)
+    out += people_conditions(session, f, assignee=Issue.assignee_id, author=Issue.user_id)
     stones: list[ColumnElement[bool]] = []
     if f.milestones:
         stones.append(Issue.milestone.in_(f.milestones))
@@ -489,13 +506,12 @@ def conditions(session: Session, f: IssueFilters, *, with_status: bool = True
         out.append(Issue.priority == f.priority)
     if f.since is not None:
         out.append(Issue.last_updated >= f.since)
-    out += _range(Issue.date_created, f.created)
-    out += _range(Issue.last_updated, f.updated)
-    out += _range(Issue.closed_at, f.closed)
+    out += date_conditions(f, created=Issue.date_created, updated=Issue.last_updated,
+                           closed=Issue.closed_at)
     for key, value in f.custom:
         stored = IssueCustomValue.value
         if "*" in value:
-            pattern = "%".join(_like_escape(p) for p in value.lower().split("*"))
+            pattern = "%".join(like_escape(p) for p in value.lower().split("*"))
             match = func.lower(stored).like(pattern, escape="\\")
         else:
             match = func.lower(stored) == value.lower()
@@ -615,13 +631,20 @@ def page_of(session: Session, stmt: Select[tuple[Issue]], page: int, per_page: i
         options.append(joinedload(Issue.project).joinedload(Project.user))
     if not content:
         options.append(defer(Issue.content))
-    found = {i.id: i for i in session.scalars(
-        select(Issue).where(Issue.id.in_(ids)).options(*options)).unique()}
-    issues = [found[i] for i in ids if i in found]
+    return rows_in_order(session, Issue, ids, options, project)
+
+
+def rows_in_order(session: Session, model: Any, ids: list[int], options: list[Any],
+                  project: Project | None) -> list[Any]:
+    """The ``model`` rows with these ids, in the ids' order (a page chosen on
+    ids alone); with ``project``, each row gets it without a lookup."""
+    found = {r.id: r for r in session.scalars(
+        select(model).where(model.id.in_(ids)).options(*options)).unique()}
+    rows = [found[i] for i in ids if i in found]
     if project is not None:
-        for issue in issues:
-            set_committed_value(issue, "project", project)
-    return issues
+        for row in rows:
+            set_committed_value(row, "project", project)
+    return rows
 
 
 def comment_counts(session: Session, issue_ids: list[int]) -> dict[int, int]:

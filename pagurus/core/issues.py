@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from pagurus.core import access
+from pagurus.core import access, discussion
 from pagurus.core import activity as core_activity
 from pagurus.core import tags as core_tags
 from pagurus.core.access import Level
@@ -45,14 +45,14 @@ from pagurus.model import (
     utcnow,
 )
 
-TITLE_MAX = 255
-CONTENT_MAX = 100_000
-COMMENT_MAX = 100_000
-REACTION_MAX = 50
+TITLE_MAX = discussion.TITLE_MAX
+CONTENT_MAX = discussion.CONTENT_MAX
+COMMENT_MAX = discussion.COMMENT_MAX
+REACTION_MAX = discussion.REACTION_MAX
 CUSTOM_VALUE_MAX = 2_000
 CUSTOM_TYPES = ("text", "boolean", "date", "link", "list")
 OPEN, CLOSED = "Open", "Closed"
-METADATA_HEADER = "**Metadata Update from @{user}**:"
+METADATA_HEADER = discussion.METADATA_HEADER
 BLOCKED_CLOSE = "You cannot close a ticket that has ticket depending that are still open."
 
 
@@ -117,8 +117,7 @@ def visible_clause(session: Session, viewer: User | None, project: Project) -> A
 
 def _may_act(session: Session, user: User | None, project: Project) -> bool:
     """Logged in, not blocked on the site or the project."""
-    return user is not None and not access.is_blocked(user) and not access.is_blocked_on(
-        user, project)
+    return discussion.may_act(user, project)
 
 
 def can_create(session: Session, user: User | None, project: Project) -> bool:
@@ -229,27 +228,8 @@ def next_number(session: Session, project: Project) -> int:
 
 # -- validation -----------------------------------------------------------
 
-def _text(field: str, value: Any, maxlen: int, *, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"Invalid {field}", errors={field: ["This field is required."]})
-    value = value.replace("\r\n", "\n")
-    if required and not value.strip():
-        raise InvalidInput(f"Invalid {field}", errors={field: ["This field is required."]})
-    if len(value) > maxlen:
-        raise InvalidInput(f"{field} is too long",
-                           errors={field: [f"At most {maxlen} characters."]})
-    if "\x00" in value:
-        raise InvalidInput(f"Invalid {field}", errors={field: ["NUL characters are refused."]})
-    return value
-
-
-def check_title(value: Any) -> str:
-    title = _text("title", value, TITLE_MAX).strip()
-    if any(ord(c) < 32 and c not in "\t" for c in title):
-        raise InvalidInput("Invalid title", errors={"title": ["One line of text."]})
-    return title
+_text = discussion.check_text
+check_title = discussion.check_title
 
 
 def parse_bool(value: Any, field: str = "private") -> bool:
@@ -560,31 +540,17 @@ def react(session: Session, actor: User, comment: IssueComment, reaction: Any) -
     """Add ``actor``'s reaction; giving the same one twice is a conflict (409)."""
     require_tracker(comment.issue.project, write=True)
     _require(can_comment(session, actor, comment.issue), "You may not react here")
-    if not isinstance(reaction, str) or not reaction.strip() or len(reaction) > REACTION_MAX:
-        raise InvalidInput("Invalid reaction", errors={"reaction": ["This field is required."]})
-    name = reaction.strip()
-    current = {k: list(v) for k, v in (comment.reactions or {}).items()}
-    users = current.setdefault(name, [])
-    if actor.name in users:
-        raise ForgeError("Already reacted", status=409)
-    users.append(actor.name)
-    comment.reactions = current
+    discussion.add_reaction(comment, actor, reaction)
 
 
 def unreact(session: Session, actor: User, comment: IssueComment, reaction: Any) -> bool:
     require_tracker(comment.issue.project, write=True)
-    current = {k: list(v) for k, v in (comment.reactions or {}).items()}
-    users = current.get(reaction if isinstance(reaction, str) else "", [])
-    if actor.name not in users:
-        return False
-    users.remove(actor.name)
-    comment.reactions = {k: v for k, v in current.items() if v}
-    return True
+    return discussion.remove_reaction(comment, actor, reaction)
 
 
 # -- metadata ----------------------------------------------------------------
 
-_UNSET: Any = object()
+_UNSET: Any = discussion.UNSET
 
 
 def update_metadata(session: Session, actor: User, issue: Issue, *, base_url: str,
@@ -668,10 +634,8 @@ def update_metadata(session: Session, actor: User, issue: Issue, *, base_url: st
     if messages:
         _touch(issue)
         if notify:
-            body = METADATA_HEADER.format(user=actor.name) + "\n" + "\n".join(
-                f"- {m}" for m in messages)
-            add_comment(session, actor, issue, body, base_url=base_url, notification=True,
-                        check=False)
+            add_comment(session, actor, issue, discussion.metadata_comment(actor, messages),
+                        base_url=base_url, notification=True, check=False)
     if note is not None:
         add_comment(session, actor, issue, note, base_url=base_url)
     return messages
@@ -770,28 +734,15 @@ def _apply(session: Session, actor: User, issue: Issue, field: str, value: Any,
 
 def _apply_tags(session: Session, actor: User, issue: Issue, wanted: list[str],
                 base_url: str) -> list[str]:
-    current = {t.name.lower(): t for t in issue.tags}
-    wanted_lower = [w.lower() for w in wanted]
-    removed = [t for k, t in current.items() if k not in wanted_lower]
-    added_names = [w for w in wanted if w.lower() not in current]
-    added = core_tags.resolve(session, issue.project, added_names, create=True)
+    added, removed = discussion.change_tags(session, issue.project, issue, wanted)
     if not removed and not added:
         return []
-    issue.tags = [t for t in issue.tags if t not in removed] + added
-    session.flush()
     from pagurus.core import boards
 
     boards.on_tags_changed(session, actor, issue, added=added, removed=removed)
-    out = []
-    if added:
-        _event(session, "issue.tag.added", issue, actor, base_url,
-               tags=[t.name for t in added])
-        out.append("Issue tagged with: " + ", ".join(t.name for t in added))
-    if removed:
-        _event(session, "issue.tag.removed", issue, actor, base_url,
-               tags=[t.name for t in removed])
-        out.append("Issue **un**tagged with: " + ", ".join(t.name for t in removed))
-    return out
+    return discussion.announce_tags(
+        lambda topic, **extra: _event(session, topic, issue, actor, base_url, **extra),
+        "issue", "Issue", added, removed)
 
 
 def _apply_links(session: Session, actor: User, issue: Issue, kind: str, wanted: list[Issue],
@@ -857,30 +808,16 @@ def set_subscription(session: Session, user: User, issue: Issue, watch: bool) ->
 
 
 def subscribers(session: Session, issue: Issue) -> list[User]:
-    """Who hears about the issue: author, assignee, commenters, project
-    owner and users with access, project watchers of issues, explicit
-    subscribers — minus explicit opt-outs and those who may not see it."""
-    from pagurus.core import social
-    from pagurus.model import GroupMember, ProjectGroup, ProjectUser
-
-    project = issue.project
-    ids: set[int] = {issue.user_id, project.user_id}
-    if issue.assignee_id:
-        ids.add(issue.assignee_id)
-    ids.update(session.scalars(select(IssueComment.user_id).where(
-        IssueComment.issue_id == issue.id, IssueComment.notification.is_(False))))
-    ids.update(session.scalars(select(ProjectUser.user_id).where(
-        ProjectUser.project_id == project.id)))
-    ids.update(session.scalars(select(GroupMember.user_id).join(
-        ProjectGroup, ProjectGroup.group_id == GroupMember.group_id).where(
-        ProjectGroup.project_id == project.id)))
-    ids.update(u.id for u in social.watcher_users(session, project, "issues"))
-    choices = dict(session.execute(select(IssueWatcher.user_id, IssueWatcher.watch).where(
-        IssueWatcher.issue_id == issue.id)).all())
-    ids.update(uid for uid, watch in choices.items() if watch)
-    ids -= {uid for uid, watch in choices.items() if not watch}
-    users = list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name)))
-    return [u for u in users if can_view(session, u, issue)]
+    """Who hears about the issue (see ``discussion.subscriber_ids``: project
+    watchers of issues) — minus those who may not see it."""
+    ids = discussion.subscriber_ids(
+        session, issue.project, author_id=issue.user_id, assignee_id=issue.assignee_id,
+        commenter_ids=session.scalars(select(IssueComment.user_id).where(
+            IssueComment.issue_id == issue.id, IssueComment.notification.is_(False))),
+        watch_kind="issues",
+        choices=dict(session.execute(select(IssueWatcher.user_id, IssueWatcher.watch).where(
+            IssueWatcher.issue_id == issue.id)).all()))
+    return [u for u in discussion.users_by_id(session, ids) if can_view(session, u, issue)]
 
 
 def is_subscribed(session: Session, user: User | None, issue: Issue) -> bool:

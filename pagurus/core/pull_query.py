@@ -40,9 +40,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, not_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from pagurus.core import access, issue_query
 from pagurus.core import projects as core_projects
@@ -103,28 +102,10 @@ def parse_filters(args: Args) -> PullFilters:
     EDATETIME for bad dates); unknown users or tags simply match nothing."""
     f = PullFilters()
     f.statuses = parse_status(issue_query.first(args, "status"))
-    assignee = issue_query.first(args, "assignee")
-    if assignee:
-        if assignee.lower() in ("true", "1", "false", "0"):
-            f.assigned = assignee.lower() in ("true", "1")
-        elif assignee.startswith("!"):
-            f.not_assignee = assignee[1:].strip() or None
-        else:
-            f.assignee = assignee
-    author = issue_query.first(args, "author")
-    if author:
-        if author.startswith("!"):
-            f.not_author = author[1:].strip() or None
-        else:
-            f.author = author
+    issue_query.set_person(f, "assignee", issue_query.first(args, "assignee"))
+    issue_query.set_person(f, "author", issue_query.first(args, "author"))
     for raw in issue_query.values(args, "tags"):
-        for name in raw.split(","):
-            name = name.strip()
-            if name.startswith("!"):
-                if name[1:].strip():
-                    f.not_tags.append(name[1:].strip())
-            elif name:
-                f.tags.append(name)
+        issue_query.add_tags(f, raw)
     search = issue_query.first(args, "search_pattern")
     if search:
         if len(search) > SEARCH_MAX:
@@ -142,26 +123,6 @@ def parse_filters(args: Args) -> PullFilters:
 
 # -- SQL -------------------------------------------------------------------------------
 
-def _user_id(session: Session, name: str) -> int | None:
-    from pagurus.core.users import get_user
-
-    user = get_user(session, name)
-    return user.id if user is not None else None
-
-
-def _person(session: Session, col: Any, name: str | None, not_name: str | None
-            ) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if name:
-        uid = _user_id(session, name)
-        out.append(col == uid if uid is not None else false())
-    if not_name:
-        uid = _user_id(session, not_name)
-        if uid is not None:
-            out.append(or_(col.is_(None), col != uid))
-    return out
-
-
 def _tagged(names: list[str]) -> ColumnElement[bool]:
     """Tagged with one of ``names`` (tags of the PR's own project)."""
     lowered = sorted({n.lower() for n in names})
@@ -172,21 +133,10 @@ def _tagged(names: list[str]) -> ColumnElement[bool]:
 
 
 def _like_pattern(search: str) -> str:
-    escaped = issue_query._like_escape(search.lower())
+    escaped = issue_query.like_escape(search.lower())
     if "*" in search:
         return escaped.replace("*", "%")
     return f"%{escaped}%"
-
-
-def _range(col: Any, bounds: tuple[datetime | None, datetime | None]
-           ) -> list[ColumnElement[bool]]:
-    since, until = bounds
-    out = []
-    if since is not None:
-        out.append(col >= since)
-    if until is not None:
-        out.append(col <= until)
-    return out
 
 
 def conditions(session: Session, f: PullFilters, *, with_status: bool = True
@@ -195,21 +145,17 @@ def conditions(session: Session, f: PullFilters, *, with_status: bool = True
     out: list[ColumnElement[bool]] = []
     if with_status and f.statuses:
         out.append(PullRequest.status.in_(f.statuses))
-    out += _person(session, PullRequest.assignee_id, f.assignee, f.not_assignee)
-    if f.assigned is True:
-        out.append(PullRequest.assignee_id.is_not(None))
-    elif f.assigned is False:
-        out.append(PullRequest.assignee_id.is_(None))
-    out += _person(session, PullRequest.user_id, f.author, f.not_author)
+    out += issue_query.people_conditions(session, f, assignee=PullRequest.assignee_id,
+                                         author=PullRequest.user_id)
     if f.tags:
         out.append(_tagged(f.tags))
     if f.not_tags:
         out.append(not_(_tagged(f.not_tags)))
     if f.search:
         out.append(func.lower(PullRequest.title).like(_like_pattern(f.search), escape="\\"))
-    out += _range(PullRequest.date_created, f.created)
-    out += _range(PullRequest.last_updated, f.updated)
-    out += _range(PullRequest.closed_at, f.closed)
+    out += issue_query.date_conditions(f, created=PullRequest.date_created,
+                                       updated=PullRequest.last_updated,
+                                       closed=PullRequest.closed_at)
     return out
 
 
@@ -273,13 +219,7 @@ def page_of(session: Session, stmt: Select[tuple[PullRequest]], page: int, per_p
                           joinedload(PullRequest.project_from)]
     if project is None:
         options.append(joinedload(PullRequest.project))
-    found = {p.id: p for p in session.scalars(
-        select(PullRequest).where(PullRequest.id.in_(ids)).options(*options)).unique()}
-    prs = [found[i] for i in ids if i in found]
-    if project is not None:
-        for pr in prs:
-            set_committed_value(pr, "project", project)
-    return prs
+    return issue_query.rows_in_order(session, PullRequest, ids, options, project)
 
 
 # -- a user's lists across projects ----------------------------------------------------

@@ -25,7 +25,7 @@ import pygit2
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from pagurus.core import access
+from pagurus.core import access, discussion
 from pagurus.core import activity as core_activity
 from pagurus.core import issues as core_issues
 from pagurus.core import tags as core_tags
@@ -87,9 +87,7 @@ def _level(session: Session, user: User | None, project: Project) -> Level:
     return access.level(session, user, project)
 
 
-def _may_act(user: User | None, project: Project) -> bool:
-    return user is not None and not access.is_blocked(user) and not access.is_blocked_on(
-        user, project)
+_may_act = discussion.may_act
 
 
 def can_view(session: Session, user: User | None, pr: PullRequest) -> bool:
@@ -304,9 +302,9 @@ def create_pull(session: Session, data_dir: Path, actor: User, target: Project, 
                              code="ENOTHIGHENOUGH")
     branch_to = _check_branch(branch_to, "branch_to")
     branch_from = _check_branch(branch_from, "branch_from")
-    title = core_issues.check_title(title)
-    description = core_issues._text("initial_comment", initial_comment or "",
-                                    core_issues.CONTENT_MAX, required=False)
+    title = discussion.check_title(title)
+    description = discussion.check_text("initial_comment", initial_comment or "",
+                                    discussion.CONTENT_MAX, required=False)
     if source is not None and source.id == target.id and branch_from == branch_to:
         raise InvalidInput("The source and target branches are the same",
                            errors={"branch_from": ["Same as the target branch"]})
@@ -391,9 +389,9 @@ def edit_pull(session: Session, actor: User, pr: PullRequest, *, base_url: str, 
     _require(can_edit(session, actor, pr), "You may not edit this pull request")
     if pr.status != OPEN:
         raise InvalidInput("Only open pull requests can be edited")
-    new_title = core_issues.check_title(title)
-    description = pr.initial_comment if initial_comment is None else core_issues._text(
-        "initial_comment", initial_comment, core_issues.CONTENT_MAX, required=False)
+    new_title = discussion.check_title(title)
+    description = pr.initial_comment if initial_comment is None else discussion.check_text(
+        "initial_comment", initial_comment, discussion.CONTENT_MAX, required=False)
     new_branch = pr.branch
     if branch_to not in (None, "") and branch_to != pr.branch:
         new_branch = _check_branch(branch_to, "branch_to")
@@ -429,7 +427,7 @@ def add_comment(session: Session, actor: User, pr: PullRequest, text: Any, *, ba
     """General comment, or inline when ``commit``, ``filename`` and ``row`` are given."""
     require_pulls(pr.project)
     _require(can_comment(session, actor, pr), "You may not comment on this pull request")
-    body = core_issues._text("comment", text, core_issues.COMMENT_MAX)
+    body = discussion.check_text("comment", text, discussion.COMMENT_MAX)
     inline = [v not in (None, "") for v in (commit, filename, row)]
     if any(inline) and not all(inline):
         raise InvalidInput("An inline comment needs commit, filename and row",
@@ -467,7 +465,7 @@ def edit_comment(session: Session, actor: User, comment: PullRequestComment, tex
                  base_url: str) -> None:
     require_pulls(comment.pull_request.project)
     _require(can_edit_comment(session, actor, comment), "You may not edit this comment")
-    body = core_issues._text("comment", text, core_issues.COMMENT_MAX)
+    body = discussion.check_text("comment", text, discussion.COMMENT_MAX)
     if body == comment.comment:
         return
     comment.comment, comment.edited_on, comment.editor_id = body, utcnow(), actor.id
@@ -490,49 +488,36 @@ def delete_comment(session: Session, actor: User, comment: PullRequestComment) -
 def react(session: Session, actor: User, comment: PullRequestComment, reaction: Any) -> None:
     require_pulls(comment.pull_request.project)
     _require(can_comment(session, actor, comment.pull_request), "You may not react here")
-    if not isinstance(reaction, str) or not reaction.strip() or \
-            len(reaction) > core_issues.REACTION_MAX:
-        raise InvalidInput("Invalid reaction", errors={"reaction": ["This field is required."]})
-    current = {k: list(v) for k, v in (comment.reactions or {}).items()}
-    users = current.setdefault(reaction.strip(), [])
-    if actor.name in users:
-        raise ForgeError("Already reacted", status=409)
-    users.append(actor.name)
-    comment.reactions = current
+    discussion.add_reaction(comment, actor, reaction)
+
+
+def unreact(session: Session, actor: User, comment: PullRequestComment, reaction: Any) -> bool:
+    """Take ``actor``'s reaction back (whoever may comment); False when they
+    had not given it."""
+    require_pulls(comment.pull_request.project)
+    _require(can_comment(session, actor, comment.pull_request), "You may not react here")
+    return discussion.remove_reaction(comment, actor, reaction)
 
 
 def update_metadata(session: Session, actor: User, pr: PullRequest, *, base_url: str,
-                    tags: Any = core_issues._UNSET, assignee: Any = core_issues._UNSET
+                    tags: Any = discussion.UNSET, assignee: Any = discussion.UNSET
                     ) -> list[str]:
     """Tags (full replacement) and assignee; one notification comment."""
     require_pulls(pr.project)
     plan: list[tuple[str, Any]] = []
-    if tags is not core_issues._UNSET:
+    if tags is not discussion.UNSET:
         _require(can_tag(session, actor, pr), "You may not tag this pull request")
         plan.append(("tags", core_tags.split_names(tags)))
-    if assignee is not core_issues._UNSET:
+    if assignee is not discussion.UNSET:
         _require(can_assign(session, actor, pr), "You may not assign this pull request")
         plan.append(("assignee", core_issues.resolve_user(session, assignee)))
     messages: list[str] = []
     for field, value in plan:
         if field == "tags":
-            current = {t.name.lower(): t for t in pr.tags}
-            wanted_lower = [w.lower() for w in value]
-            removed = [t for k, t in current.items() if k not in wanted_lower]
-            added = core_tags.resolve(session, pr.project,
-                                      [w for w in value if w.lower() not in current], create=True)
-            if added or removed:
-                pr.tags = [t for t in pr.tags if t not in removed] + added
-                session.flush()
-            if added:
-                _event(session, "pull-request.tag.added", pr, actor, base_url,
-                       tags=[t.name for t in added])
-                messages.append("Pull-request tagged with: " + ", ".join(t.name for t in added))
-            if removed:
-                _event(session, "pull-request.tag.removed", pr, actor, base_url,
-                       tags=[t.name for t in removed])
-                messages.append("Pull-request **un**tagged with: "
-                                + ", ".join(t.name for t in removed))
+            added, removed = discussion.change_tags(session, pr.project, pr, value)
+            messages += discussion.announce_tags(
+                lambda topic, **extra: _event(session, topic, pr, actor, base_url, **extra),
+                "pull-request", "Pull-request", added, removed)
         else:
             user: User | None = value
             if (user.id if user else None) == pr.assignee_id:
@@ -549,8 +534,7 @@ def update_metadata(session: Session, actor: User, pr: PullRequest, *, base_url:
                 was = f" (was: {old.name})" if old else ""
                 messages.append(f"Pull-request assigned to {user.name}{was}")
     if messages:
-        _system_comment(session, actor, pr, core_issues.METADATA_HEADER.format(
-            user=actor.name) + "\n" + "\n".join(f"- {m}" for m in messages))
+        _system_comment(session, actor, pr, discussion.metadata_comment(actor, messages))
     return messages
 
 
@@ -685,30 +669,17 @@ def set_subscription(session: Session, user: User, pr: PullRequest, watch: bool)
 
 
 def subscribers(session: Session, pr: PullRequest) -> list[User]:
-    """Author, assignee, commenters, project users, project watchers of
-    commits, explicit subscribers — minus explicit opt-outs."""
-    from pagurus.core import social
-    from pagurus.model import GroupMember, ProjectGroup, ProjectUser
-
-    project = pr.project
-    ids: set[int] = {pr.user_id, project.user_id}
-    if pr.assignee_id:
-        ids.add(pr.assignee_id)
-    ids.update(session.scalars(select(PullRequestComment.user_id).where(
-        PullRequestComment.pull_request_id == pr.id,
-        PullRequestComment.notification.is_(False))))
-    ids.update(session.scalars(select(ProjectUser.user_id).where(
-        ProjectUser.project_id == project.id)))
-    ids.update(session.scalars(select(GroupMember.user_id).join(
-        ProjectGroup, ProjectGroup.group_id == GroupMember.group_id).where(
-        ProjectGroup.project_id == project.id)))
-    ids.update(u.id for u in social.watcher_users(session, project, "commits"))
-    choices = dict(session.execute(select(PullRequestWatcher.user_id, PullRequestWatcher.watch)
-                                   .where(PullRequestWatcher.pull_request_id == pr.id)).all())
-    ids.update(uid for uid, watch in choices.items() if watch)
-    ids -= {uid for uid, watch in choices.items() if not watch}
-    users = list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name)))
-    return [u for u in users if can_view(session, u, pr)]
+    """Who hears about the pull request (see ``discussion.subscriber_ids``:
+    project watchers of commits) — minus those who may not see it."""
+    ids = discussion.subscriber_ids(
+        session, pr.project, author_id=pr.user_id, assignee_id=pr.assignee_id,
+        commenter_ids=session.scalars(select(PullRequestComment.user_id).where(
+            PullRequestComment.pull_request_id == pr.id,
+            PullRequestComment.notification.is_(False))),
+        watch_kind="commits",
+        choices=dict(session.execute(select(PullRequestWatcher.user_id, PullRequestWatcher.watch)
+                                     .where(PullRequestWatcher.pull_request_id == pr.id)).all()))
+    return [u for u in discussion.users_by_id(session, ids) if can_view(session, u, pr)]
 
 
 # -- after a push to the source branch ------------------------------------------------

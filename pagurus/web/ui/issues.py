@@ -12,11 +12,9 @@ JavaScript; ``static/issues.js`` only makes it smoother.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import pygit2
 from flask import (
@@ -35,19 +33,32 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from pagurus import paths
-from pagurus.cache import object_cache
 from pagurus.core import access
 from pagurus.core import attachments as core_attachments
 from pagurus.core import issues as core_issues
 from pagurus.core import projects as core_projects
 from pagurus.core import tags as core_tags
 from pagurus.core.errors import ForgeError, InvalidInput, NotFound
-from pagurus.core.users import get_user
-from pagurus.markdown import RenderContext, cache_key, render
 from pagurus.model import Attachment, Issue, IssueComment, Project, User
 from pagurus.web import csrf
 from pagurus.web.context import base_url, current_user, db, settings
 from pagurus.web.routes import PREFIXES, project_route
+from pagurus.web.ui.discussion import (
+    REACTIONS,
+    Rights,
+    comment_view,
+    plain,
+    project_from_path,
+    purl,
+    quick_replies,
+    quick_reply,
+    react_answer,
+    renderer,
+    save_comment_edit,
+    status_of,
+    tag_view,
+    watch_answer,
+)
 from pagurus.web.ui.helpers import (
     flash_error,
     flash_success,
@@ -60,13 +71,8 @@ from pagurus.web.ui.project import _project, header_context
 bp = Blueprint("ui_issues", __name__)
 bp.before_request(csrf.protect)
 
-REACTIONS = ("Thumbs up", "Thumbs down", "Confused", "Heart")
-# glyphs every common font has (emoji fonts are not everywhere)
-REACTION_ICONS = {"Thumbs up": "+1", "Thumbs down": "\N{MINUS SIGN}1",
-                  "Confused": "?!", "Heart": "\N{HEAVY BLACK HEART}"}
 TEMPLATE_DIR = "templates"
 TEMPLATE_MAX = 64 * 1024
-QUICK_REPLY_LABEL = 50
 # form fields of {P}/issue/<id>/update that are not custom fields
 UPDATE_FIELDS = frozenset({
     "csrf_token", "comment", "status", "close_status", "priority", "milestone", "private",
@@ -93,25 +99,8 @@ def _issue(project: Project, issueid: int) -> Issue:
         abort(404)
 
 
-def _purl(project: Project, suffix: str = "") -> str:
-    return f"/{project.url_path}{suffix}"
-
-
 def _issue_url(issue: Issue, suffix: str = "") -> str:
-    return _purl(issue.project, f"/issue/{issue.number}{suffix}")
-
-
-def _plain(text: str, status: int = 200) -> Response:
-    return Response(text, status=status, mimetype="text/plain")
-
-
-def _status_of(exc: ForgeError) -> int:
-    """4xx for the re-rendered page (core's 401 "read-only" is a 403 here: no
-    login would help)."""
-    status = int(getattr(exc, "status", 400) or 400)
-    if status == 401:
-        return 403
-    return status if 400 <= status < 500 else 400
+    return purl(issue.project, f"/issue/{issue.number}{suffix}")
 
 
 def _meta_rights(project: Project, user: User | None) -> bool:
@@ -125,127 +114,18 @@ def _meta_rights(project: Project, user: User | None) -> bool:
 
 # -- markdown --------------------------------------------------------------------
 
-def _project_from_path(path: str) -> Project | None:
-    """``[fork(s)/user/][ns/]name`` as written in ``ns/proj#12``."""
-    parts = path.split("/")
-    user = None
-    if parts[0] in ("fork", "forks") and len(parts) >= 3:
-        user, parts = parts[1], parts[2:]
-    if len(parts) > 2:
-        return None
-    name, namespace = parts[-1], (parts[0] if len(parts) == 2 else None)
-    try:
-        return core_projects.find_visible(db(), current_user(), name, namespace, user)
-    except NotFound:
-        return None
-
-
-class PageRenderer:
-    """Markdown for one page: ``renderer(text)`` gives sanitized Markup.
-
-    Resolvers answer only what the viewer may see: a reference to a private
-    issue or an unknown user stays plain text. Their answers are kept for
-    the whole page, so 500 comments that all mention #1 cost one lookup.
-
-    Renderings are cached by text and options together with the reference
-    answers they used; a cached one is reused only when this viewer gets the
-    same answers now (another viewer, a renamed or hidden issue, a new user:
-    rendered again), which is what makes sharing it between viewers safe.
-    """
-
-    def __init__(self, project: Project | None, *, cache: bool = True) -> None:
-        self.project = project
-        self.cache = cache
-        self.session, self.viewer = db(), current_user()
-        self.seen: dict[tuple[str, Any, Any], Any] = {}
-        self.recording: list[list[Any]] | None = None
-        self._repo: list[pygit2.Repository | None] = []
-        host = urlsplit(base_url()).hostname or ""
-        self.ctx = RenderContext(
-            resolve_issue=lambda path, number: self.ask("issue", path, number),
-            user_url=lambda name: self.ask("user", name, None),
-            resolve_commit=lambda sha: self.ask("commit", sha, None),
-            image_hosts=frozenset({host.lower(), request.host.split(":")[0].lower()}),
-            cache_salt=f"issue-page:{project.id if project else ''}")
-
-    def ask(self, kind: str, a: Any, b: Any) -> Any:
-        key = (kind, a, b)
-        if key not in self.seen:
-            answer = (self._issue(a, b) if kind == "issue" else self._user(a)
-                      if kind == "user" else self._commit(a))
-            self.seen[key] = json.loads(json.dumps(answer))  # lists, as cached
-        if self.recording is not None:
-            self.recording.append([kind, a, b, self.seen[key]])
-        return tuple(self.seen[key]) if isinstance(self.seen[key], list) else self.seen[key]
-
-    def _issue(self, path: str | None, number: int) -> tuple[str, str] | None:
-        target = self.project if path is None else _project_from_path(path)
-        if target is None or not core_issues.tracker_enabled(target):
-            return None
-        issue = self.session.scalar(select(Issue).where(Issue.project_id == target.id,
-                                                        Issue.number == number))
-        if issue is None or not core_issues.can_view(self.session, self.viewer, issue):
-            return None
-        return f"/{target.url_path}/issue/{number}", issue.title
-
-    def _user(self, name: str) -> str | None:
-        return f"/user/{name}" if get_user(self.session, name) is not None else None
-
-    def _commit(self, sha: str) -> str | None:
-        if self.project is None:
-            return None
-        if not self._repo:
-            try:
-                self._repo.append(pygit2.Repository(str(paths.repo_path(
-                    settings().data_dir, "main", self.project.fullname))))
-            except (pygit2.GitError, OSError, ValueError):
-                self._repo.append(None)
-        repo = self._repo[0]
-        try:
-            obj = repo.revparse_single(sha) if repo is not None else None
-        except (KeyError, ValueError, pygit2.GitError):
-            return None
-        return _purl(self.project, f"/c/{obj.id}") if isinstance(obj, pygit2.Commit) else None
-
-    def __call__(self, text: str | None) -> Markup:
-        text = text or ""
-        if not self.cache:  # previews: anyone's throwaway text stays out of the cache
-            return render(text, ctx=self.ctx)
-        store = object_cache(settings().redis_url)
-        key = cache_key(text, self.ctx)
-        cached = store.get("issue-markdown", key)
-        if isinstance(cached, str):
-            data = json.loads(cached)
-            if all(self.ask(kind, a, b) == (tuple(ans) if isinstance(ans, list) else ans)
-                   for kind, a, b, ans in data["refs"]):
-                return Markup(data["html"])  # noqa: S704 - made by render() below
-        self.recording = []
-        try:
-            html = render(text, ctx=self.ctx)
-            refs = self.recording
-        finally:
-            self.recording = None
-        store.put("issue-markdown", key, json.dumps({"html": str(html), "refs": refs}))
-        return html
-
-
-def _renderer(project: Project | None, *, cache: bool = True
-              ) -> Callable[[str | None], Markup]:
-    return PageRenderer(project, cache=cache)
-
-
 @bp.route("/pv/markdown/preview", methods=["POST"])
 def markdown_preview() -> Response:
     """Sanitized HTML of ``content`` (references resolved in ``project``,
     a project URL path, when given and visible)."""
     text = request.form.get("content", "")
     if len(text) > core_issues.CONTENT_MAX:
-        return _plain("Too long to preview", 400)
+        return plain("Too long to preview", 400)
     project = None
     path = (request.form.get("project") or "").strip("/")
     if path:
-        project = _project_from_path(path)
-    html = _renderer(project, cache=False)(text)
+        project = project_from_path(path)
+    html = renderer(project, cache=False)(text)
     return Response(str(html), mimetype="text/html")
 
 
@@ -365,7 +245,7 @@ def new_issue(repo: str, namespace: str | None = None, username: str | None = No
             form[key] = request.form.get(key, "")
         form["private"] = is_true(request.form.get("private"))
         if request.form.get("preview"):
-            preview = _renderer(project, cache=False)(form["issue_content"])
+            preview = renderer(project, cache=False)(form["issue_content"])
         elif not core_issues.can_create(session, user, project):
             flash_error("This project's issue tracker is read-only" if read_only
                         else "You may not open issues on this project")
@@ -391,7 +271,7 @@ def new_issue(repo: str, namespace: str | None = None, username: str | None = No
                 _discard(project, stored)
                 errors = form_errors_from(exc, {"tag": "tag"})
                 flash_error(exc.message or "The issue could not be created")
-                status = _status_of(exc)
+                status = status_of(exc)
             else:
                 flash_success("Issue created")
                 return redirect(_issue_url(issue))
@@ -399,7 +279,7 @@ def new_issue(repo: str, namespace: str | None = None, username: str | None = No
         "issues/new_issue.html", form=form, errors=errors, preview=preview,
         read_only=read_only, can_create=core_issues.can_create(session, user, project),
         meta_ok=meta_ok, templates=list(templates), chosen=chosen,
-        contributing=_renderer(project)(contributing) if contributing else None,
+        contributing=renderer(project)(contributing) if contributing else None,
         priorities=_priority_options(project),
         milestones=_milestone_names(project, active_only=True),
         project_tags=core_tags.project_tags(session, project),
@@ -407,12 +287,6 @@ def new_issue(repo: str, namespace: str | None = None, username: str | None = No
 
 
 # -- the issue page --------------------------------------------------------------------
-
-def _tag_view(tag: Any) -> dict[str, Any]:
-    color = tag.color if isinstance(tag.color, str) and core_tags.COLOR_RE.match(tag.color) \
-        else None
-    return {"name": tag.name, "description": tag.description, "color": color}
-
 
 def _current_values(issue: Issue) -> dict[str, str]:
     """The update form's fields as they stand (what an unchanged form posts)."""
@@ -433,37 +307,17 @@ def _current_values(issue: Issue) -> dict[str, str]:
 
 
 def _comment_view(comment: IssueComment, md: Callable[[str | None], Markup],
-                  user: User | None, rights: dict[tuple[bool, bool], tuple[bool, bool]]
-                  ) -> dict[str, Any]:
-    """``rights`` keeps core's answers for the page: on one issue, for one
-    viewer, they differ only by whether the viewer wrote the comment and
-    whether it is a system comment (500 comments, two rule checks)."""
-    session = db()
-    kind = (user is not None and comment.user_id == user.id, comment.notification)
-    if kind not in rights:
-        rights[kind] = (core_issues.can_edit_comment(session, user, comment),
-                        core_issues.can_delete_comment(session, user, comment))
-    can_edit, can_delete = rights[kind]
-    given = {k: list(v) for k, v in (comment.reactions or {}).items() if v}
-    # the offered ones first, in a fixed order, then any other given through the API
-    reactions = {name: given.get(name, []) for name in REACTIONS}
-    reactions.update((k, v) for k, v in given.items() if k not in reactions)
-    return {
-        "c": comment,
-        "html": md(comment.comment),
-        "can_edit": can_edit,
-        "can_delete": can_delete,
-        "reactions": [(name, users, bool(user and user.name in users),
-                       REACTION_ICONS.get(name, "")) for name, users in reactions.items()],
-    }
+                  user: User | None, rights: Rights) -> dict[str, Any]:
+    return comment_view(comment, md, user, rights, can_edit=core_issues.can_edit_comment,
+                        can_delete=core_issues.can_delete_comment)
 
 
 def _issue_page(project: Project, issue: Issue, *, form: MultiDict[str, str] | None = None,
                 preview: Markup | None = None, errors: dict[str, list[str]] | None = None,
                 status: int = 200) -> Any:
     session, user = db(), current_user()
-    md = _renderer(project)
-    rights: dict[tuple[bool, bool], tuple[bool, bool]] = {}
+    md = renderer(project)
+    rights: Rights = {}
     comments = list(session.scalars(
         select(IssueComment).where(IssueComment.issue_id == issue.id)
         .options(selectinload(IssueComment.user), selectinload(IssueComment.editor))
@@ -481,8 +335,7 @@ def _issue_page(project: Project, issue: Issue, *, form: MultiDict[str, str] | N
     can_comment = core_issues.can_comment(session, user, issue)
     files = list(session.scalars(select(Attachment).where(
         Attachment.issue_id == issue.id).order_by(Attachment.date_created, Attachment.id)))
-    replies = [(i, str(text), str(text)[:QUICK_REPLY_LABEL])
-               for i, text in enumerate(project.quick_replies or []) if str(text).strip()]
+    replies = quick_replies(project)
     form = form or MultiDict()
     values = {k: form.get(k, v) for k, v in current.items() if not k.startswith("custom:")}
     custom_values = {key.name: form.get(key.name, current.get("custom:" + key.name, ""))
@@ -495,8 +348,8 @@ def _issue_page(project: Project, issue: Issue, *, form: MultiDict[str, str] | N
     return render_template(
         "issues/issue_page.html", issue=issue, content_html=md(issue.content), people=people,
         comments=[_comment_view(c, md, user, rights) for c in comments],
-        issue_tags=[_tag_view(t) for t in issue.tags],
-        project_tags=[_tag_view(t) for t in core_tags.project_tags(session, project)],
+        issue_tags=[tag_view(t) for t in issue.tags],
+        project_tags=[tag_view(t) for t in core_tags.project_tags(session, project)],
         custom_keys=keys, custom_current={k: v for k, v in current.items()
                                           if k.startswith("custom:")},
         custom_values=custom_values, values=values, links=links,
@@ -598,17 +451,6 @@ def _changes(project: Project, issue: Issue, form: MultiDict[str, str]) -> dict[
     return out
 
 
-def _quick_reply(project: Project, form: MultiDict[str, str]) -> str:
-    """The comment, or the chosen quick reply when the box was left empty."""
-    text = form.get("comment", "")
-    choice = form.get("quick_reply", "")
-    if text.strip() or not choice.isdigit():
-        return text
-    replies = list(project.quick_replies or [])
-    index = int(choice)
-    return str(replies[index]) if index < len(replies) else text
-
-
 def _store_uploads(project: Project, user: User, issue: Issue | None,
                    stored: list[str]) -> list[tuple[Attachment, str]]:
     """Store the files sent in the form's ``filestream`` field (the
@@ -645,13 +487,13 @@ def _refused(project: Project, issue: Issue, exc: ForgeError, js: bool,
     db().rollback()
     _discard(project, stored or [])
     if js:
-        return _plain(f"notok: {exc.message}", _status_of(exc))
+        return plain(f"notok: {exc.message}", status_of(exc))
     if isinstance(exc, core_issues.IssueNotFound):
         abort(404)
     flash_error(exc.message or "The change was refused")
     issue = _issue(project, issue.number)
     return _issue_page(project, issue, form=form, errors=form_errors_from(exc),
-                       status=_status_of(exc))
+                       status=status_of(exc))
 
 
 @project_route(bp, "/issue/<int:issueid>/update", methods=["POST"])
@@ -665,7 +507,7 @@ def update_issue(repo: str, issueid: int, namespace: str | None = None,
     user = current_user()
     if user is None:
         if js:
-            return _plain("notok: You must be logged in", 401)
+            return plain("notok: You must be logged in", 401)
         return redirect(login_url(_issue_url(issue)))
     session = db()
     form = request.form
@@ -684,11 +526,11 @@ def update_issue(repo: str, issueid: int, namespace: str | None = None,
         else:
             if form.get("preview") and not js:
                 core_issues.require_tracker(project, write=True)
-                text = _quick_reply(project, form)
+                text = quick_reply(project, form)
                 return _issue_page(project, issue, form=form,
-                                   preview=_renderer(project, cache=False)(text))
+                                   preview=renderer(project, cache=False)(text))
             core_issues.require_tracker(project, write=True)
-            text = _quick_reply(project, form)
+            text = quick_reply(project, form)
             links = [link for _row, link in _store_uploads(project, user, issue, stored)]
             if links:
                 text = (text.rstrip() + "\n\n" if text.strip() else "") + "\n".join(links)
@@ -710,7 +552,7 @@ def update_issue(repo: str, issueid: int, namespace: str | None = None,
     except ForgeError as exc:
         return _refused(project, issue, exc, js, form, stored)
     if js:
-        return _plain("ok")
+        return plain("ok")
     flash_success(message)
     return redirect(_issue_url(issue) + anchor)
 
@@ -729,7 +571,7 @@ def edit_comment(repo: str, issueid: int, commentid: int, namespace: str | None 
         abort(404)
     if user is None:
         if js:
-            return _plain("notok: You must be logged in", 401)
+            return plain("notok: You must be logged in", 401)
         return redirect(login_url())
     text = comment.comment
     preview = None
@@ -737,25 +579,14 @@ def edit_comment(repo: str, issueid: int, commentid: int, namespace: str | None 
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         text = request.form.get("update_comment", "")
-        if request.form.get("preview") and not js:
-            preview = _renderer(project, cache=False)(text)
-        else:
-            try:
-                core_issues.edit_comment(session, user, comment, text, base_url=base_url())
-                session.commit()
-            except ForgeError as exc:
-                session.rollback()
-                if js:
-                    return _plain(f"notok: {exc.message}", _status_of(exc))
-                flash_error(exc.message or "The comment could not be changed")
-                errors, status = form_errors_from(exc, {"comment": "update_comment"}), \
-                    _status_of(exc)
-                comment = core_issues.get_comment(session, issue, commentid)
-            else:
-                if js:
-                    return _plain("ok")
-                flash_success("Comment updated")
-                return redirect(_issue_url(issue) + f"#comment-{comment.id}")
+        answer, preview, errors, status = save_comment_edit(
+            project, text, js,
+            lambda t: core_issues.edit_comment(session, user, comment, t, base_url=base_url()),
+            _issue_url(issue) + f"#comment-{comment.id}")
+        if answer is not None:
+            return answer
+        if status != 200:
+            comment = core_issues.get_comment(session, issue, commentid)
     elif not core_issues.can_edit_comment(session, user, comment):
         flash_error("You may not edit this comment")
         status = 403
@@ -781,12 +612,13 @@ def react(repo: str, issueid: int, commentid: int, namespace: str | None = None,
     except NotFound:
         abort(404)
     if user is None:
-        return _plain("notok: You must be logged in", 401) if js else redirect(login_url(
+        return plain("notok: You must be logged in", 401) if js else redirect(login_url(
             _issue_url(issue)))
     remove = "unreact" in request.form or is_true(request.form.get("remove"))
     reaction = request.form.get("unreact", "") if "unreact" in request.form \
         else request.form.get("reaction", "")
-    try:
+
+    def change() -> None:
         if remove:
             core_issues.require_tracker(project, write=True)
             if not core_issues.can_comment(session, user, issue):
@@ -794,18 +626,8 @@ def react(repo: str, issueid: int, commentid: int, namespace: str | None = None,
             core_issues.unreact(session, user, comment, reaction)
         else:
             core_issues.react(session, user, comment, reaction)
-        session.commit()
-    except ForgeError as exc:
-        session.rollback()
-        message = ("You already gave this reaction" if exc.status == 409
-                   else exc.message or "Refused")
-        if js:
-            return _plain(f"notok: {message}", _status_of(exc))
-        flash_error(message)
-        return redirect(_issue_url(issue) + f"#comment-{comment.id}")
-    if js:
-        return _plain("ok")
-    return redirect(_issue_url(issue) + f"#comment-{comment.id}")
+
+    return react_answer(js, change, _issue_url(issue) + f"#comment-{comment.id}")
 
 
 @project_route(bp, "/issue/<int:issueid>/watch", methods=["POST"])
@@ -817,17 +639,9 @@ def watch_issue(repo: str, issueid: int, namespace: str | None = None,
     user = current_user()
     if user is None:
         return redirect(login_url(_issue_url(issue)))
-    watch = is_true(request.form.get("watch", "1"))
-    try:
-        core_issues.set_subscription(db(), user, issue, watch)
-        db().commit()
-    except ForgeError as exc:
-        db().rollback()
-        flash_error(exc.message or "Refused")
-        return redirect(_issue_url(issue))
-    flash_success("You are now watching this issue" if watch
-                  else "You are no longer watching this issue")
-    return redirect(_issue_url(issue))
+    return watch_answer(is_true(request.form.get("watch", "1")),
+                        lambda watch: core_issues.set_subscription(db(), user, issue, watch),
+                        _issue_url(issue), "issue")
 
 
 # -- edit and delete the issue ---------------------------------------------------------
@@ -853,7 +667,7 @@ def edit_issue(repo: str, issueid: int, namespace: str | None = None,
                 "issue_content": request.form.get("issue_content", ""),
                 "private": is_true(request.form.get("private"))}
         if request.form.get("preview"):
-            preview = _renderer(project, cache=False)(form["issue_content"])
+            preview = renderer(project, cache=False)(form["issue_content"])
         else:
             try:
                 changed = core_issues.edit_issue(
@@ -864,7 +678,7 @@ def edit_issue(repo: str, issueid: int, namespace: str | None = None,
                 session.rollback()
                 errors = form_errors_from(exc)
                 flash_error(exc.message or "The issue could not be changed")
-                status = _status_of(exc)
+                status = status_of(exc)
                 issue = _issue(project, issueid)
             else:
                 flash_success("Issue edited" if changed else "Nothing changed")
@@ -892,9 +706,9 @@ def drop_issue(repo: str, issueid: int, namespace: str | None = None,
             session.commit()
         except ForgeError as exc:
             session.rollback()
-            abort(_status_of(exc), description=exc.message or "Refused")
+            abort(status_of(exc), description=exc.message or "Refused")
         flash_success(f"Issue #{issueid} deleted")
-        return redirect(_purl(project, "/issues"))
+        return redirect(purl(project, "/issues"))
     if not core_issues.can_delete(session, user, issue):
         abort(403, description="Only committers may delete an issue")
     return render_template("issues/issue_drop.html", issue=issue,

@@ -21,8 +21,8 @@ from pagurus.core import pulls as core_pulls
 from pagurus.core.errors import ForgeError, InvalidInput
 from pagurus.model import Project
 from pagurus.web.context import base_url, current_user, db, settings
+from pagurus.web.ui.discussion import status_of as _status_of
 from pagurus.web.ui.helpers import flash_error, flash_success, form_errors_from, login_url
-from pagurus.web.ui.issues import _status_of
 from pagurus.web.ui.project import header_context
 
 FIELDS = ("git_repo", "branch_from", "branch_to", "title", "initial_comment")
@@ -62,7 +62,7 @@ def remote_page(project: Project) -> Any:
     status = 200
     preview = None
     if request.method == "POST" and request.form.get("preview"):
-        from pagurus.web.ui.issues import _renderer
+        from pagurus.web.ui.discussion import renderer as _renderer
 
         preview = _renderer(project, cache=False)(form["initial_comment"])
     elif request.method == "POST":

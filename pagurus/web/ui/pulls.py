@@ -58,6 +58,7 @@ from pagurus.model import Project, PullRequest, PullRequestComment, User
 from pagurus.web import csrf
 from pagurus.web.context import base_url, current_user, db, settings
 from pagurus.web.routes import project_route
+from pagurus.web.ui import discussion
 from pagurus.web.ui import pull_review as review
 from pagurus.web.ui.helpers import (
     flash_error,
@@ -65,14 +66,6 @@ from pagurus.web.ui.helpers import (
     form_errors_from,
     is_true,
     login_url,
-)
-from pagurus.web.ui.issues import (
-    REACTION_ICONS,
-    REACTIONS,
-    _project_from_path,
-    _quick_reply,
-    _renderer,
-    _status_of,
 )
 from pagurus.web.ui.project import _project, header_context
 
@@ -84,7 +77,6 @@ COMMITS_SHOWN = 500  # rows of the commit list; the rest through the compare pag
 # up to this many diff lines, each line number links to the inline comment form;
 # above, the numbers stay plain (page weight) and each file links its own page
 LINE_LINKS_MAX = 3000
-QUICK_REPLY_LABEL = 50
 CONTRIBUTING_MAX = 64 * 1024
 _TASK_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
@@ -123,10 +115,6 @@ def pr_url(pr: PullRequest, suffix: str = "") -> str:
     return f"/{pr.project.url_path}/pull-request/{pr.number}{suffix}"
 
 
-def _purl(project: Project, suffix: str = "") -> str:
-    return f"/{project.url_path}{suffix}"
-
-
 def _open_repo(project: Project) -> pygit2.Repository | None:
     if project.repo_state not in ("ready", None):
         return None
@@ -135,10 +123,6 @@ def _open_repo(project: Project) -> pygit2.Repository | None:
                                                      project.fullname)))
     except (pygit2.GitError, OSError, KeyError, ValueError, paths.UnsafePath):
         return None
-
-
-def _plain(text: str, status: int = 200) -> Response:
-    return Response(text, status=status, mimetype="text/plain")
 
 
 def _js_error(message: str, status: int) -> Any:
@@ -239,27 +223,10 @@ def _commit_rows(commits: list[pygit2.Commit]) -> list[dict[str, Any]]:
 # -- comments ----------------------------------------------------------------------
 
 def _comment_view(comment: PullRequestComment, md: Callable[[str | None], Markup],
-                  user: User | None, rights: dict[tuple[bool, bool], tuple[bool, bool]]
-                  ) -> dict[str, Any]:
-    """A comment as the page shows it; ``rights`` keeps core's answers per
-    (viewer wrote it, system comment) for the whole page."""
-    session = db()
-    kind = (user is not None and comment.user_id == user.id, comment.notification)
-    if kind not in rights:
-        rights[kind] = (core_pulls.can_edit_comment(session, user, comment),
-                        core_pulls.can_delete_comment(session, user, comment))
-    can_edit, can_delete = rights[kind]
-    given = {k: list(v) for k, v in (comment.reactions or {}).items() if v}
-    reactions = {name: given.get(name, []) for name in REACTIONS}
-    reactions.update((k, v) for k, v in given.items() if k not in reactions)
-    return {
-        "c": comment,
-        "html": md(comment.comment),
-        "can_edit": can_edit,
-        "can_delete": can_delete,
-        "reactions": [(name, users, bool(user and user.name in users),
-                       REACTION_ICONS.get(name, "")) for name, users in reactions.items()],
-    }
+                  user: User | None, rights: discussion.Rights) -> dict[str, Any]:
+    return discussion.comment_view(comment, md, user, rights,
+                                   can_edit=core_pulls.can_edit_comment,
+                                   can_delete=core_pulls.can_delete_comment)
 
 
 def _comments(pr: PullRequest) -> list[PullRequestComment]:
@@ -268,18 +235,6 @@ def _comments(pr: PullRequest) -> list[PullRequestComment]:
         .options(selectinload(PullRequestComment.user),
                  selectinload(PullRequestComment.editor))
         .order_by(PullRequestComment.id)))
-
-
-def _quick_replies(project: Project) -> list[tuple[int, str, str]]:
-    return [(i, str(text), str(text)[:QUICK_REPLY_LABEL])
-            for i, text in enumerate(project.quick_replies or []) if str(text).strip()]
-
-
-def _tag_view(tag: Any) -> dict[str, Any]:
-    from pagurus.core.tags import COLOR_RE
-
-    color = tag.color if isinstance(tag.color, str) and COLOR_RE.match(tag.color) else None
-    return {"name": tag.name, "description": tag.description, "color": color}
 
 
 # -- merge status --------------------------------------------------------------------
@@ -332,9 +287,9 @@ def _pull_page(project: Project, pr: PullRequest, *, form: MultiDict[str, str] |
                preview: Markup | None = None, errors: dict[str, list[str]] | None = None,
                status: int = 200) -> Any:
     session, user = db(), current_user()
-    md = _renderer(project)
+    md = discussion.renderer(project)
     url = pr_url(pr)
-    purl = _purl(project)
+    project_path = discussion.purl(project)
     repo = _open_repo(project)
     span = review.pr_span(repo, pr) if repo is not None else review.Span(
         None, None, error="The repository is not available.")
@@ -351,7 +306,7 @@ def _pull_page(project: Project, pr: PullRequest, *, form: MultiDict[str, str] |
             file_base=f"{url}/file/", view_links=_view_links(url, split, tree, "#pr-files"))
     file_index = {path: index for index, path, st in files if st != "D"}
 
-    rights: dict[tuple[bool, bool], tuple[bool, bool]] = {}
+    rights: discussion.Rights = {}
     comments = _comments(pr)
     views = [_comment_view(c, md, user, rights) for c in comments]
     lines = review.Lines(repo) if repo is not None else None
@@ -363,7 +318,7 @@ def _pull_page(project: Project, pr: PullRequest, *, form: MultiDict[str, str] |
         cols = 4 if split else 3
         diff_html = review.place_threads(
             diff_html, file_index, unique_threads,
-            lambda t: row(t, cols, purl, url, token, can_comment, head_id))
+            lambda t: row(t, cols, project_path, url, token, can_comment, head_id))
     timeline: list[tuple[str, Any]] = []
     listed: set[int] = set()
     for v in views:
@@ -409,10 +364,10 @@ def _pull_page(project: Project, pr: PullRequest, *, form: MultiDict[str, str] |
         score=core_pulls.score(pr), needed=needed,
         threshold=core_pulls.threshold_reached(pr),
         related=core_pulls.related_issues(session, user, pr),
-        pr_tags=[_tag_view(t) for t in pr.tags],
+        pr_tags=[discussion.tag_view(t) for t in pr.tags],
         subscribers=subscribers,
         subscribed=user is not None and any(u.id == user.id for u in subscribers),
-        quick_replies=_quick_replies(project),
+        quick_replies=discussion.quick_replies(project),
         comment_text=form.get("comment", ""), preview=preview, errors=errors or {},
         values={"tag": form.get("tag", ", ".join(t.name for t in pr.tags)),
                 "user": form.get("user", pr.assignee.name if pr.assignee else "")},
@@ -460,8 +415,8 @@ def view_pull_file(repo: str, prid: int, fpath: str, namespace: str | None = Non
     html = str(block(f, split, comment_base, None, git_diff.split_rows, True))
     session, user = db(), current_user()
     can_comment = core_pulls.can_comment(session, user, pr)
-    md = _renderer(project)
-    rights: dict[tuple[bool, bool], tuple[bool, bool]] = {}
+    md = discussion.renderer(project)
+    rights: discussion.Rights = {}
     views = [_comment_view(c, md, user, rights) for c in _comments(pr)
              if c.line is not None and c.filename == f.path]
     threads = review.group_threads(review.Lines(git_repo), views, head_id, {f.path})
@@ -469,7 +424,8 @@ def view_pull_file(repo: str, prid: int, fpath: str, namespace: str | None = Non
     row = get_template_attribute("pulls/_macros.html", "thread_row")
     html = review.place_threads(
         html, {f.path: f.index}, list({id(t): t for t in threads.values()}.values()),
-        lambda t: row(t, 4 if split else 3, _purl(project), url, token, can_comment, head_id))
+        lambda t: row(t, 4 if split else 3, discussion.purl(project), url, token, can_comment,
+                      head_id))
     if is_true(request.args.get("fragment")):
         return Response(html, mimetype="text/html")
     return render_template("pulls/file.html", pr=pr, pr_url=url, file=f,
@@ -529,7 +485,7 @@ def _comment_json(project: Project, pr: PullRequest, comment: PullRequestComment
                   message: str) -> Any:
     """What ``?js=1`` comment posts get: the new comment rendered for the page."""
     user = current_user()
-    view = _comment_view(comment, _renderer(project), user, {})
+    view = _comment_view(comment, discussion.renderer(project), user, {})
     card = get_template_attribute("pulls/_macros.html", "comment_card")
     html = str(card(view, pr_url(pr), csrf.token(), core_pulls.can_comment(db(), user, pr)))
     return jsonify({"code": "OK", "message": message, "comment_id": comment.id, "html": html})
@@ -548,20 +504,20 @@ def pull_comment(repo: str, prid: int, namespace: str | None = None,
     if user is None:
         return _need_login(pr, js)
     session, form = db(), request.form
-    text = _quick_reply(project, form)
+    text = discussion.quick_reply(project, form)
     if form.get("preview") and not js:
         return _pull_page(project, pr, form=form,
-                          preview=_renderer(project, cache=False)(text))
+                          preview=discussion.renderer(project, cache=False)(text))
     try:
         comment = core_pulls.add_comment(session, user, pr, text, base_url=base_url())
         session.commit()
     except ForgeError as exc:
         session.rollback()
         if js:
-            return _js_error(exc.message or "Refused", _status_of(exc))
+            return _js_error(exc.message or "Refused", discussion.status_of(exc))
         flash_error(exc.message or "The comment was refused")
         return _pull_page(project, _pull(project, prid), form=form,
-                          errors=form_errors_from(exc), status=_status_of(exc))
+                          errors=form_errors_from(exc), status=discussion.status_of(exc))
     if js:
         return _comment_json(project, pr, comment, "Comment added")
     flash_success("Comment added")
@@ -597,7 +553,7 @@ def pull_inline_comment(repo: str, prid: int, commit: str, filename: str, row: i
         if user is None:
             return _need_login(pr, js)
         if request.form.get("preview") and not js:
-            preview = _renderer(project, cache=False)(text)
+            preview = discussion.renderer(project, cache=False)(text)
         else:
             try:
                 comment = core_pulls.add_comment(session, user, pr, text, base_url=base_url(),
@@ -607,17 +563,17 @@ def pull_inline_comment(repo: str, prid: int, commit: str, filename: str, row: i
             except ForgeError as exc:
                 session.rollback()
                 if js:
-                    return _js_error(exc.message or "Refused", _status_of(exc))
+                    return _js_error(exc.message or "Refused", discussion.status_of(exc))
                 flash_error(exc.message or "The comment was refused")
-                errors, status = form_errors_from(exc), _status_of(exc)
+                errors, status = form_errors_from(exc), discussion.status_of(exc)
                 pr = _pull(project, prid)
             else:
                 if js:
                     return _comment_json(project, pr, comment, "Comment added")
                 flash_success("Comment added")
                 return redirect(pr_url(pr) + f"#comment-{comment.id}")
-    md = _renderer(project)
-    rights: dict[tuple[bool, bool], tuple[bool, bool]] = {}
+    md = discussion.renderer(project)
+    rights: discussion.Rights = {}
     thread = [_comment_view(c, md, user, rights) for c in _comments(pr)
               if c.filename == filename and c.line == row]
     return render_template(
@@ -647,25 +603,14 @@ def edit_pull_comment(repo: str, prid: int, commentid: int, namespace: str | Non
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         text = request.form.get("update_comment", request.form.get("comment", ""))
-        if request.form.get("preview") and not js:
-            preview = _renderer(project, cache=False)(text)
-        else:
-            try:
-                core_pulls.edit_comment(session, user, comment, text, base_url=base_url())
-                session.commit()
-            except ForgeError as exc:
-                session.rollback()
-                if js:
-                    return _plain(f"notok: {exc.message}", _status_of(exc))
-                flash_error(exc.message or "The comment could not be changed")
-                errors = form_errors_from(exc, {"comment": "update_comment"})
-                status = _status_of(exc)
-                comment = core_pulls.get_comment(session, pr, commentid)
-            else:
-                if js:
-                    return _plain("ok")
-                flash_success("Comment updated")
-                return redirect(pr_url(pr) + f"#comment-{comment.id}")
+        answer, preview, errors, status = discussion.save_comment_edit(
+            project, text, js,
+            lambda t: core_pulls.edit_comment(session, user, comment, t, base_url=base_url()),
+            pr_url(pr) + f"#comment-{comment.id}")
+        if answer is not None:
+            return answer
+        if status != 200:
+            comment = core_pulls.get_comment(session, pr, commentid)
     elif not core_pulls.can_edit_comment(session, user, comment):
         flash_error("You may not edit this comment")
         status = 403
@@ -693,26 +638,13 @@ def drop_pull_comment(repo: str, prid: int, namespace: str | None = None,
     except ForgeError as exc:
         session.rollback()
         if js:
-            return _plain(f"notok: {exc.message}", _status_of(exc))
+            return discussion.plain(f"notok: {exc.message}", discussion.status_of(exc))
         flash_error(exc.message or "The comment could not be deleted")
         return redirect(pr_url(pr))
     if js:
-        return _plain("ok")
+        return discussion.plain("ok")
     flash_success("Comment removed")
     return redirect(pr_url(pr))
-
-
-def _unreact(user: User, comment: PullRequestComment, reaction: str) -> None:
-    """Take back one's reaction (core.pulls has only ``react``; same rule:
-    whoever may comment)."""
-    core_pulls.require_pulls(comment.pull_request.project)
-    if not core_pulls.can_comment(db(), user, comment.pull_request):
-        raise core_pulls.PullNotAllowed("You may not react here")
-    current = {k: list(v) for k, v in (comment.reactions or {}).items()}
-    users = current.get(reaction, [])
-    if user.name in users:
-        users.remove(user.name)
-        comment.reactions = {k: v for k, v in current.items() if v}
 
 
 @project_route(bp, "/pull-request/<int:prid>/comment/<int:commentid>/react",
@@ -730,24 +662,15 @@ def react_pull_comment(repo: str, prid: int, commentid: int, namespace: str | No
     except NotFound:
         abort(404)
     if user is None:
-        return _plain("notok: You must be logged in", 401) if js else redirect(
+        return discussion.plain("notok: You must be logged in", 401) if js else redirect(
             login_url(pr_url(pr)))
-    try:
+
+    def change() -> Any:
         if "unreact" in request.form:
-            _unreact(user, comment, request.form.get("unreact", ""))
-        else:
-            core_pulls.react(session, user, comment, request.form.get("reaction", ""))
-        session.commit()
-    except ForgeError as exc:
-        session.rollback()
-        message = ("You already gave this reaction" if exc.status == 409
-                   else exc.message or "Refused")
-        if js:
-            return _plain(f"notok: {message}", _status_of(exc))
-        flash_error(message)
-    if js:
-        return _plain("ok")
-    return redirect(pr_url(pr) + f"#comment-{comment.id}")
+            return core_pulls.unreact(session, user, comment, request.form.get("unreact", ""))
+        return core_pulls.react(session, user, comment, request.form.get("reaction", ""))
+
+    return discussion.react_answer(js, change, pr_url(pr) + f"#comment-{comment.id}")
 
 
 # -- editing and metadata ------------------------------------------------------------
@@ -778,7 +701,7 @@ def edit_pull(repo: str, prid: int, namespace: str | None = None,
                 "branch_to": request.form.get("branch_to", pr.branch) or pr.branch,
                 "allow_rebase": is_true(request.form.get("allow_rebase"))}
         if request.form.get("preview"):
-            preview = _renderer(project, cache=False)(form["initial_comment"])
+            preview = discussion.renderer(project, cache=False)(form["initial_comment"])
         else:
             try:
                 changed = core_pulls.edit_pull(
@@ -793,7 +716,7 @@ def edit_pull(repo: str, prid: int, namespace: str | None = None,
                     exc = InvalidInput(str(exc), errors={"branch_to": [str(exc)]})
                 errors = form_errors_from(exc)
                 flash_error(exc.message or "The pull request could not be changed")
-                status = _status_of(exc)
+                status = discussion.status_of(exc)
                 pr = _pull(project, prid)
             else:
                 flash_success("Pull request edited" if changed else "Nothing changed")
@@ -841,7 +764,7 @@ def update_pull(repo: str, prid: int, namespace: str | None = None,
         session.rollback()
         flash_error(exc.message or "The change was refused")
         pr = _pull(project, prid)
-        return _pull_page(project, pr, form=form, status=_status_of(exc),
+        return _pull_page(project, pr, form=form, status=discussion.status_of(exc),
                           errors=form_errors_from(exc, {"assignee": "user", "tags": "tag"}))
     flash_success("; ".join(messages) if messages else "Nothing changed")
     return redirect(pr_url(pr))
@@ -856,17 +779,9 @@ def watch_pull(repo: str, prid: int, namespace: str | None = None,
     user = current_user()
     if user is None:
         return redirect(login_url(pr_url(pr)))
-    watch = is_true(request.form.get("watch", "1"))
-    try:
-        core_pulls.set_subscription(db(), user, pr, watch)
-        db().commit()
-    except ForgeError as exc:
-        db().rollback()
-        flash_error(exc.message or "Refused")
-        return redirect(pr_url(pr))
-    flash_success("You are now watching this pull request" if watch
-                  else "You are no longer watching this pull request")
-    return redirect(pr_url(pr))
+    return discussion.watch_answer(is_true(request.form.get("watch", "1")),
+                        lambda watch: core_pulls.set_subscription(db(), user, pr, watch),
+                        pr_url(pr), "pull request")
 
 
 # -- close, reopen, merge, rebase ------------------------------------------------------
@@ -884,7 +799,7 @@ def _status_change(repo: str, prid: int, namespace: str | None, username: str | 
     except ForgeError as exc:
         session.rollback()
         flash_error(exc.message or "Refused")
-        return _pull_page(project, _pull(project, prid), status=_status_of(exc))
+        return _pull_page(project, _pull(project, prid), status=discussion.status_of(exc))
     if changed:
         flash_success(done)
     else:
@@ -1007,7 +922,7 @@ def _target_for(source: Project) -> Project:
     sees), by default the parent of a fork, else the project itself."""
     wanted = (request.values.get("project_to") or "").strip("/")
     if wanted:
-        target = _project_from_path(wanted)
+        target = discussion.project_from_path(wanted)
         if target is None or not core_pulls.same_family(source, target):
             abort(404)
         return target
@@ -1104,7 +1019,7 @@ def new_pull(repo: str, spec: str, namespace: str | None = None,
                 "initial_comment": request.form.get("initial_comment", ""),
                 "allow_rebase": is_true(request.form.get("allow_rebase"))}
         if request.form.get("preview"):
-            preview = _renderer(target, cache=False)(form["initial_comment"])
+            preview = discussion.renderer(target, cache=False)(form["initial_comment"])
         else:
             try:
                 pr = core_pulls.create_pull(
@@ -1117,7 +1032,7 @@ def new_pull(repo: str, spec: str, namespace: str | None = None,
                 session.rollback()
                 errors = form_errors_from(exc)
                 flash_error(exc.message or "The pull request could not be opened")
-                status = _status_of(exc)
+                status = discussion.status_of(exc)
             else:
                 flash_success("Pull request opened")
                 return redirect(pr_url(pr))
@@ -1125,7 +1040,7 @@ def new_pull(repo: str, spec: str, namespace: str | None = None,
     page = request.path
     diff_html = ""
     if span.commits:
-        file_base = (f"{_purl(source)}/c/{span.base.id}..{span.head.id}/f/"
+        file_base = (f"{discussion.purl(source)}/c/{span.base.id}..{span.head.id}/f/"
                      if span.base is not None else None)
         diff_html, _files, _bidi = render_diff(git_repo, span, split=split, tree=tree,
                                         comment_base=None, file_base=file_base,
@@ -1142,11 +1057,11 @@ def new_pull(repo: str, spec: str, namespace: str | None = None,
         diff_html=Markup(diff_html),  # noqa: S704 - rendered by templates
         form=form, errors=errors, preview=preview, can_open=can_open,
         signed_off=signed_off, unsigned=unsigned,
-        contributing=_renderer(target)(contributing) if contributing else None,
+        contributing=discussion.renderer(target)(contributing) if contributing else None,
         existing=[(p, pr_url(p)) for p in existing if p.project_id == target.id
                   and core_pulls.can_view(session, user, p)],
         target_branches=git_branches.branch_names(target_repo, with_aliases=False),
-        spec_url=lambda to: _purl(source, "/diff/" + quote(to, safe="/") + ".."
+        spec_url=lambda to: discussion.purl(source, "/diff/" + quote(to, safe="/") + ".."
                                   + quote(branch_from, safe="/")),
         project_to=request.values.get("project_to", ""),
         **header_context(source, "pulls")), status
