@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import states
 from celery.result import AsyncResult
 
 from pagurus.tasks.app import celery_app
@@ -12,11 +13,13 @@ from pagurus.tasks.app import celery_app
 def task_status(task_id: str) -> dict[str, Any]:
     """``ready``, ``status`` (Celery state) and, once ready, ``successful`` and ``result``."""
     res = AsyncResult(task_id, app=celery_app)
+    # one read of the state: ready() and successful() would each read the
+    # backend again and could see a later state than ``status`` shows
     state = res.state
-    data: dict[str, Any] = {"ready": res.ready(), "status": state}
+    data: dict[str, Any] = {"ready": state in states.READY_STATES, "status": state}
     if data["ready"]:
-        data["successful"] = res.successful()
-        data["result"] = res.result if res.successful() else str(res.result)
+        data["successful"] = state == states.SUCCESS
+        data["result"] = res.result if state == states.SUCCESS else str(res.result)
     return data
 
 

@@ -152,7 +152,8 @@ def hostile_issue(session, settings, owner, project, helper) -> Issue:
     for i, name in enumerate(["<b>bold</b>", "a\" onmouseover=\"alert(1)", "<script>x</script>"]):
         session.add(TagColored(project_id=project.id, name=name,
                                description=CORPUS[i], color=[
-                                   "red;background:url(javascript:alert(1))",
+                                   # 32 characters: the column's size
+                                   "red;background:url(javascript:1)",
                                    "\"><script>alert(1)</script>", "#0f0"][i]))
     for i, (name, kind) in enumerate([("<img src=x onerror=alert(1)>", "text"),
                                       ("links", "link"), ("plain", "text")]):
