@@ -601,11 +601,84 @@ def status_counts(session: Session, viewer: User | None, project: Project,
         rows = session.execute(select(Issue.status, func.count(Issue.id)).where(
             _visible(session, viewer, project, visible),
             *conditions(session, f, with_status=False)).group_by(Issue.status)).all()
+    return _counted(rows)
+
+
+@dataclass
+class Listing:
+    """One page of a project's issue list: the tab counts (every filter but the
+    status), the list's real total and the page's issue ids in order."""
+
+    counts: dict[str, int]
+    total: int
+    ids: list[int]
+    page: int
+
+
+def listing(session: Session, viewer: User | None, project: Project, f: IssueFilters,
+            page: int, per_page: int, *, visible: Any = None, clamp: bool = False
+            ) -> Listing:
+    """Counts, total and page ids of a list, with the fewest passes over the matches.
+
+    A text search matches once: counts, total and page come from one ordered
+    query of (id, status, close status) — evaluating a common word over every
+    comment is the whole cost of such a page, and counting and paging apart
+    paid it twice. Other lists count on the index and read only the page."""
+    visible = _visible(session, viewer, project, visible)
+    page = max(page, 1)
+
+    def start(total: int) -> int:  # ``clamp``: a page past the end shows the last one
+        nonlocal page
+        if clamp:
+            page = min(page, max(1, -(-total // per_page)))
+        return (page - 1) * per_page
+
+    if f.terms:
+        with planned(session, f):
+            rows = session.execute(ordered(select(Issue.id, Issue.status, Issue.close_status)
+                                           .where(visible, *conditions(session, f,
+                                                                       with_status=False)),
+                                           f)).all()
+        counts = _counted((status, 1) for _id, status, _cs in rows)
+        wanted = {c.lower() for c in f.close_status}
+        kept = [i for i, status, close in rows
+                if (f.status is None or status == f.status)
+                and (not wanted or (close or "").lower() in wanted)]
+        offset = start(len(kept))
+        return Listing(counts, len(kept), kept[offset:offset + per_page], page)
+    counts = status_counts(session, viewer, project, f, visible=visible)
+    total = count(session, viewer, project, f, visible=visible) if f.close_status \
+        else counts[f.status or "all"]
+    offset = start(total)
+    if offset >= total:
+        return Listing(counts, total, [], page)
+    ids = list(session.scalars(issues_query(session, viewer, project, f, visible=visible)
+                               .with_only_columns(Issue.id).limit(per_page).offset(offset)))
+    return Listing(counts, total, ids, page)
+
+
+def _counted(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """{Open, Closed, all: n} from (status, n) pairs."""
     counts = {OPEN: 0, CLOSED: 0}
-    for status, n in rows:
+    for status, n in pairs:
         counts[status] = counts.get(status, 0) + n
     counts["all"] = counts[OPEN] + counts[CLOSED]
     return counts
+
+
+def issues_by_id(session: Session, ids: list[int], *, project: Project | None = None,
+                 with_project: bool = False, content: bool = True) -> list[Issue]:
+    """The issues with these ids in that order, with their people (see ``page_of``)."""
+    if not ids:
+        return []
+    # lists show people by name: their settings and such stay unread
+    options: list[Any] = [joinedload(rel).load_only(User.name, User.fullname)
+                          for rel in (Issue.user, Issue.assignee, Issue.closed_by)]
+    if with_project:
+        options.append(joinedload(Issue.project).joinedload(Project.user))
+    if not content:
+        options.append(defer(Issue.content))
+    return rows_in_order(session, Issue, ids, options, project)
 
 
 def page_of(session: Session, stmt: Select[tuple[Issue]], page: int, per_page: int, *,
@@ -622,16 +695,8 @@ def page_of(session: Session, stmt: Select[tuple[Issue]], page: int, per_page: i
     with planned(session, filters):
         ids = list(session.scalars(stmt.with_only_columns(Issue.id).limit(per_page)
                                    .offset((page - 1) * per_page)))
-    if not ids:
-        return []
-    # lists show people by name: their settings and such stay unread
-    options: list[Any] = [joinedload(rel).load_only(User.name, User.fullname)
-                          for rel in (Issue.user, Issue.assignee, Issue.closed_by)]
-    if with_project:
-        options.append(joinedload(Issue.project).joinedload(Project.user))
-    if not content:
-        options.append(defer(Issue.content))
-    return rows_in_order(session, Issue, ids, options, project)
+    return issues_by_id(session, ids, project=project, with_project=with_project,
+                        content=content)
 
 
 def rows_in_order(session: Session, model: Any, ids: list[int], options: list[Any],
@@ -712,12 +777,8 @@ def user_count(session: Session, scope: ColumnElement[bool], user: User, role: s
 def user_status_counts(session: Session, scope: ColumnElement[bool], user: User, role: str,
                        f: IssueFilters) -> dict[str, int]:
     mine = Issue.user_id == user.id if role == "created" else Issue.assignee_id == user.id
-    counts = {OPEN: 0, CLOSED: 0}
-    for status, n in session.execute(select(Issue.status, func.count(Issue.id)).where(
-            scope, mine, *conditions(session, f, with_status=False)).group_by(Issue.status)):
-        counts[status] = counts.get(status, 0) + n
-    counts["all"] = counts[OPEN] + counts[CLOSED]
-    return counts
+    return _counted(session.execute(select(Issue.status, func.count(Issue.id)).where(
+        scope, mine, *conditions(session, f, with_status=False)).group_by(Issue.status)))
 
 
 # -- milestones (roadmap) -------------------------------------------------------------

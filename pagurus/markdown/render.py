@@ -270,7 +270,7 @@ def cache_key(text: str | bytes | None, ctx: RenderContext | None = None) -> str
         ctx.breaks,
         ctx.link_base,
         ctx.image_base,
-        sorted(ctx.image_hosts) if ctx.image_hosts is not None else None,
+        tuple(sorted(ctx.image_hosts)) if ctx.image_hosts is not None else None,
         ctx.max_chars,
         ctx.max_cost,
         ctx.max_refs,
@@ -280,7 +280,18 @@ def cache_key(text: str | bytes | None, ctx: RenderContext | None = None) -> str
         ctx.resolve_commit is not None,
         ctx.resolve_project_commit is not None,
     )
+    digest = _options_digest(options).copy()
+    # the raw text names the input as well as its normalized form does (normalize is
+    # a function of it), and skips a regex pass over every comment of a page
+    if isinstance(text, str):
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    elif text is not None:
+        digest.update(b"\1" + text)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _options_digest(options: tuple[Any, ...]) -> Any:
     digest = hashlib.sha256(repr(options).encode("utf-8"))
     digest.update(b"\0")
-    digest.update(normalize(text).encode("utf-8"))
-    return digest.hexdigest()
+    return digest

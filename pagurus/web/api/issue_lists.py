@@ -112,11 +112,9 @@ def api_view_issues(caller: Caller, project: Project) -> Any:
     viewer = _viewer(caller, project)
     page, per_page = page_arg(), per_page_arg()
     filters = iq.parse_filters(session, project, request.args)
-    visible = core_issues.visible_clause(session, viewer, project)
-    total = iq.count(session, viewer, project, filters, visible=visible)
-    items = iq.page_of(session, iq.issues_query(session, viewer, project, filters,
-                                                visible=visible),
-                       page, per_page, project=project, filters=filters)
+    found = iq.listing(session, viewer, project, filters, page, per_page)
+    total = found.total
+    items = iq.issues_by_id(session, found.ids, project=project)
     args = request.args
     return jsonify({
         "total_issues": total,

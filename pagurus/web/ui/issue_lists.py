@@ -157,18 +157,12 @@ def _render_list(project: Project, args: MultiDict[str, str], *,
         errors = {k: [str(m) for m in v] for k, v in (exc.errors or {}).items()} \
             if isinstance(exc.errors, dict) else {"_": [exc.message]}
         filters, status = iq.IssueFilters(status=None, nothing=True), 400
-    visible = core_issues.visible_clause(session, viewer, project)
-    counts = iq.status_counts(session, viewer, project, filters, visible=visible)
-    if filters.close_status:
-        total = iq.count(session, viewer, project, filters, visible=visible)
-    else:
-        total = counts[filters.status or "all"]
     per_page = _per_page(args)
-    page, pages = _pages(total, per_page)
-    items = iq.page_of(session, iq.issues_query(session, viewer, project, filters,
-                                                visible=visible),
-                       page, per_page, project=project, content=False,
-                       filters=filters) if total else []
+    found = iq.listing(session, viewer, project, filters, _page_number(), per_page,
+                       clamp=True)
+    counts, total, page = found.counts, found.total, found.page
+    pages = max(1, math.ceil(total / per_page))
+    items = iq.issues_by_id(session, found.ids, project=project, content=False)
     base = purl(project, "/issues")
     page_base = purl(project, f"/report/{quote(report, safe='')}") if report else base
     page_args = MultiDict() if report else args
