@@ -590,7 +590,7 @@ def count(session: Session, viewer: User | None, project: Project, f: IssueFilte
           visible: Any = None) -> int:
     """The real number of issues the list holds (all pages)."""
     with planned(session, f):
-        return session.scalar(select(func.count(Issue.id)).where(
+        return session.scalar(select(func.count()).where(
             _visible(session, viewer, project, visible), *conditions(session, f))) or 0
 
 
@@ -598,7 +598,7 @@ def status_counts(session: Session, viewer: User | None, project: Project,
                   f: IssueFilters, *, visible: Any = None) -> dict[str, int]:
     """Open and closed counts under every filter but the status (for the tabs)."""
     with planned(session, f):
-        rows = session.execute(select(Issue.status, func.count(Issue.id)).where(
+        rows = session.execute(select(Issue.status, func.count()).where(
             _visible(session, viewer, project, visible),
             *conditions(session, f, with_status=False)).group_by(Issue.status)).all()
     return _counted(rows)
@@ -616,14 +616,15 @@ class Listing:
 
 
 def listing(session: Session, viewer: User | None, project: Project, f: IssueFilters,
-            page: int, per_page: int, *, visible: Any = None, clamp: bool = False
-            ) -> Listing:
+            page: int, per_page: int, *, visible: Any = None, clamp: bool = False,
+            with_counts: bool = True) -> Listing:
     """Counts, total and page ids of a list, with the fewest passes over the matches.
 
     A text search matches once: counts, total and page come from one ordered
     query of (id, status, close status) — evaluating a common word over every
     comment is the whole cost of such a page, and counting and paging apart
-    paid it twice. Other lists count on the index and read only the page."""
+    paid it twice. Other lists count on the index and read only the page;
+    ``with_counts=False`` (the API) leaves the tab counts out where they cost."""
     visible = _visible(session, viewer, project, visible)
     page = max(page, 1)
 
@@ -646,9 +647,13 @@ def listing(session: Session, viewer: User | None, project: Project, f: IssueFil
                 and (not wanted or (close or "").lower() in wanted)]
         offset = start(len(kept))
         return Listing(counts, len(kept), kept[offset:offset + per_page], page)
-    counts = status_counts(session, viewer, project, f, visible=visible)
-    total = count(session, viewer, project, f, visible=visible) if f.close_status \
-        else counts[f.status or "all"]
+    if with_counts:
+        counts = status_counts(session, viewer, project, f, visible=visible)
+        total = count(session, viewer, project, f, visible=visible) if f.close_status \
+            else counts[f.status or "all"]
+    else:  # one status counted on the list's index is cheaper than all of them
+        counts = {}
+        total = count(session, viewer, project, f, visible=visible)
     offset = start(total)
     if offset >= total:
         return Listing(counts, total, [], page)
@@ -739,11 +744,11 @@ def user_scope(session: Session, viewer: User | None, user: User) -> ColumnEleme
         return false()
     scope = Issue.project_id.in_(allowed)
     if viewer is None or access.is_blocked(viewer):
-        return and_(scope, Issue.private.is_(False))
+        return and_(scope, Issue.private == false())
     if viewer.is_admin:
         return scope
     triagers = _ticket_projects(session, viewer, allowed)
-    return and_(scope, or_(Issue.private.is_(False), Issue.user_id == viewer.id,
+    return and_(scope, or_(Issue.private == false(), Issue.user_id == viewer.id,
                            Issue.assignee_id == viewer.id,
                            Issue.project_id.in_(triagers) if triagers else false()))
 
@@ -770,14 +775,14 @@ def user_issues_query(session: Session, scope: ColumnElement[bool], user: User, 
 def user_count(session: Session, scope: ColumnElement[bool], user: User, role: str,
                f: IssueFilters, *, with_status: bool = True) -> int:
     mine = Issue.user_id == user.id if role == "created" else Issue.assignee_id == user.id
-    return session.scalar(select(func.count(Issue.id)).where(
+    return session.scalar(select(func.count()).where(
         scope, mine, *conditions(session, f, with_status=with_status))) or 0
 
 
 def user_status_counts(session: Session, scope: ColumnElement[bool], user: User, role: str,
                        f: IssueFilters) -> dict[str, int]:
     mine = Issue.user_id == user.id if role == "created" else Issue.assignee_id == user.id
-    return _counted(session.execute(select(Issue.status, func.count(Issue.id)).where(
+    return _counted(session.execute(select(Issue.status, func.count()).where(
         scope, mine, *conditions(session, f, with_status=False)).group_by(Issue.status)))
 
 
@@ -788,7 +793,7 @@ def milestone_counts(session: Session, viewer: User | None, project: Project, *,
     """{milestone or None: {Open: n, Closed: m}} over the issues ``viewer`` may see."""
     out: dict[str | None, dict[str, int]] = {}
     for stone, status, n in session.execute(
-            select(Issue.milestone, Issue.status, func.count(Issue.id))
+            select(Issue.milestone, Issue.status, func.count())
             .where(_visible(session, viewer, project, visible))
             .group_by(Issue.milestone, Issue.status)):
         out.setdefault(stone, {OPEN: 0, CLOSED: 0})[status] = n

@@ -112,7 +112,7 @@ def visible_clause(session: Session, viewer: User | None, project: Project) -> A
         return Issue.project_id == project.id
     own = false() if viewer is None else or_(Issue.user_id == viewer.id,
                                              Issue.assignee_id == viewer.id)
-    return and_(Issue.project_id == project.id, or_(Issue.private.is_(False), own))
+    return and_(Issue.project_id == project.id, or_(Issue.private == false(), own))
 
 
 def _may_act(session: Session, user: User | None, project: Project) -> bool:

@@ -168,7 +168,7 @@ def ordered(stmt: Select[Any], f: PullFilters) -> Select[Any]:
 
 def _statuses(session: Session, where: list[ColumnElement[bool]]) -> dict[str, int]:
     counts = {OPEN: 0, MERGED: 0, CLOSED: 0}
-    for status, n in session.execute(select(PullRequest.status, func.count(PullRequest.id))
+    for status, n in session.execute(select(PullRequest.status, func.count())
                                      .where(*where).group_by(PullRequest.status)):
         counts[status] = counts.get(status, 0) + n
     counts["all"] = counts[OPEN] + counts[MERGED] + counts[CLOSED]
@@ -194,7 +194,7 @@ def pulls_query(session: Session, viewer: User | None, project: Project, f: Pull
 
 def count(session: Session, viewer: User | None, project: Project, f: PullFilters) -> int:
     """How many pull requests the list holds (all pages)."""
-    return session.scalar(select(func.count(PullRequest.id)).where(
+    return session.scalar(select(func.count()).where(
         _project_scope(session, viewer, project), *conditions(session, f))) or 0
 
 
@@ -261,7 +261,7 @@ def user_pulls_query(session: Session, scope: ColumnElement[bool], user: User, k
 
 def user_count(session: Session, scope: ColumnElement[bool], user: User, kind: str,
                f: PullFilters) -> int:
-    return session.scalar(select(func.count(PullRequest.id)).where(
+    return session.scalar(select(func.count()).where(
         scope, _mine(user, kind), *conditions(session, f))) or 0
 
 

@@ -112,7 +112,7 @@ def api_view_issues(caller: Caller, project: Project) -> Any:
     viewer = _viewer(caller, project)
     page, per_page = page_arg(), per_page_arg()
     filters = iq.parse_filters(session, project, request.args)
-    found = iq.listing(session, viewer, project, filters, page, per_page)
+    found = iq.listing(session, viewer, project, filters, page, per_page, with_counts=False)
     total = found.total
     items = iq.issues_by_id(session, found.ids, project=project)
     args = request.args
