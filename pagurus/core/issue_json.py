@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from pagurus.core.serialize import epoch, project_json, user_json
 from pagurus.core.tags import tag_json
+from pagurus.db import in_ids
 from pagurus.model import (
     BoardIssue,
     Issue,
@@ -61,7 +62,7 @@ def issues_json(session: Session, issues: list[Issue], base_url: str, *,
     for issue_id, name in session.execute(
             select(IssueTag.issue_id, TagColored.name).join(
                 TagColored, TagColored.id == IssueTag.tag_id).where(
-                IssueTag.issue_id.in_(ids))):
+                in_ids(session, IssueTag.issue_id, ids))):
         tags[issue_id].append(name)
     depends: dict[int, list[int]] = defaultdict(list)
     blocks: dict[int, list[int]] = defaultdict(list)
@@ -71,7 +72,8 @@ def issues_json(session: Session, issues: list[Issue], base_url: str, *,
                    child.c.number)
             .join(parent, parent.c.id == IssueDependency.parent_id)
             .join(child, child.c.id == IssueDependency.child_id)
-            .where((IssueDependency.child_id.in_(ids)) | (IssueDependency.parent_id.in_(ids)))
+            .where(in_ids(session, IssueDependency.child_id, ids)
+                   | in_ids(session, IssueDependency.parent_id, ids))
     ):
         depends[child_id].append(parent_number)
         blocks[parent_id].append(child_number)
@@ -79,14 +81,14 @@ def issues_json(session: Session, issues: list[Issue], base_url: str, *,
     for value, key in session.execute(
             select(IssueCustomValue, IssueCustomKey).join(
                 IssueCustomKey, IssueCustomKey.id == IssueCustomValue.key_id).where(
-                IssueCustomValue.issue_id.in_(ids)).order_by(IssueCustomKey.position,
+                in_ids(session, IssueCustomValue.issue_id, ids)).order_by(IssueCustomKey.position,
                                                              IssueCustomKey.name)):
         custom[value.issue_id].append({"name": key.name, "key_type": key.key_type,
                                        "value": value.value, "key_data": key.data})
     on_boards: dict[int, list[dict[str, Any]]] = defaultdict(list)
     from pagurus.core.boards import board_issue_json
 
-    for row in session.scalars(select(BoardIssue).where(BoardIssue.issue_id.in_(ids))
+    for row in session.scalars(select(BoardIssue).where(in_ids(session, BoardIssue.issue_id, ids))
                                .options(selectinload(BoardIssue.board),
                                         selectinload(BoardIssue.status))):
         on_boards[row.issue_id].append(board_issue_json(row, base_url))
@@ -94,11 +96,12 @@ def issues_json(session: Session, issues: list[Issue], base_url: str, *,
     for issue_id, number, title in session.execute(
             select(PullRequestIssue.issue_id, PullRequest.number, PullRequest.title)
             .join(PullRequest, PullRequest.id == PullRequestIssue.pull_request_id)
-            .where(PullRequestIssue.issue_id.in_(ids)).order_by(PullRequest.number)):
+            .where(in_ids(session, PullRequestIssue.issue_id, ids)).order_by(PullRequest.number)):
         related[issue_id].append({"id": number, "title": title})
     by_issue: dict[int, list[IssueComment]] = defaultdict(list)
     if comments:
-        for c in session.scalars(select(IssueComment).where(IssueComment.issue_id.in_(ids))
+        for c in session.scalars(select(IssueComment)
+                                 .where(in_ids(session, IssueComment.issue_id, ids))
                                  .options(selectinload(IssueComment.user),
                                           selectinload(IssueComment.editor))
                                  .order_by(IssueComment.id)):

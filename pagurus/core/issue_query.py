@@ -49,6 +49,7 @@ from pagurus.core import access
 from pagurus.core import issues as core_issues
 from pagurus.core import projects as core_projects
 from pagurus.core.errors import InvalidInput
+from pagurus.db import in_ids
 from pagurus.model import (
     GroupMember,
     Issue,
@@ -709,7 +710,7 @@ def rows_in_order(session: Session, model: Any, ids: list[int], options: list[An
     """The ``model`` rows with these ids, in the ids' order (a page chosen on
     ids alone); with ``project``, each row gets it without a lookup."""
     found = {r.id: r for r in session.scalars(
-        select(model).where(model.id.in_(ids)).options(*options)).unique()}
+        select(model).where(in_ids(session, model.id, ids)).options(*options)).unique()}
     rows = [found[i] for i in ids if i in found]
     if project is not None:
         for row in rows:
@@ -723,7 +724,8 @@ def comment_counts(session: Session, issue_ids: list[int]) -> dict[int, int]:
         return {}
     return {issue_id: n for issue_id, n in session.execute(
         select(IssueComment.issue_id, func.count(IssueComment.id))
-        .where(IssueComment.issue_id.in_(issue_ids), IssueComment.notification.is_(False))
+        .where(in_ids(session, IssueComment.issue_id, issue_ids),
+               IssueComment.notification.is_(False))
         .group_by(IssueComment.issue_id))}
 
 
