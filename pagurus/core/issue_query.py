@@ -40,6 +40,7 @@ from sqlalchemy import (
     select,
     table,
     union,
+    union_all,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased, defer, joinedload
@@ -410,7 +411,9 @@ def text_clause(session: Session, f: IssueFilters) -> ColumnElement[bool] | None
                 literal_column(PG_ISSUE_TSV).op("@@")(_pg_tsquery(f.terms))).correlate(None)
             in_comments = select(IssueComment.issue_id).where(
                 notes, literal_column(PG_COMMENT_TSV).op("@@")(_pg_tsquery(f.terms)))
-            options.append(Issue.id.in_(union(in_issues, in_comments)))
+            # IN drops the duplicates itself: UNION ALL spares PostgreSQL a hash
+            # of every match (a quarter of a common word's time)
+            options.append(Issue.id.in_(union_all(in_issues, in_comments)))
         else:
             query = fts5_query(f.terms)
             in_issues = select(_ISSUES_FTS.c.rowid).where(_ISSUES_FTS.c.issues_fts.match(query))
