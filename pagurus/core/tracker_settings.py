@@ -130,7 +130,8 @@ def _remap_issues(session: Session, project: Project, column: Any,
     return sum(len(ids) for ids in picked.values())
 
 
-def _changed(session: Session, actor: User, project: Project, field: str) -> None:
+def record_change(session: Session, actor: User, project: Project, field: str) -> None:
+    """A tracker setting changed: the project's date and a ``project.edit`` event."""
     project.date_modified = utcnow()
     session.flush()
     outbox.record(session, "project.edit", {
@@ -176,7 +177,7 @@ def set_milestones(session: Session, actor: User, project: Project, rows: Any) -
     project.milestones = values
     project.milestones_keys = order
     moved = _remap_issues(session, project, Issue.milestone, mapping)
-    _changed(session, actor, project, "milestones")
+    record_change(session, actor, project, "milestones")
     out = ["Milestones updated"]
     if moved:
         out.append(f"{moved} issue{'s' if moved != 1 else ''} updated")
@@ -242,7 +243,7 @@ def set_priorities(session: Session, actor: User, project: Project, rows: Any) -
         project.default_priority = new.get(follow) if follow is not None else None
     elif project.default_priority and project.default_priority not in titles.values():
         project.default_priority = None
-    _changed(session, actor, project, "priorities")
+    record_change(session, actor, project, "priorities")
     out = ["Priorities updated"]
     if moved:
         out.append(f"{moved} issue{'s' if moved != 1 else ''} updated")
@@ -269,7 +270,7 @@ def set_default_priority(session: Session, actor: User, project: Project,
     if title == (project.default_priority or None):
         return []
     project.default_priority = title
-    _changed(session, actor, project, "default_priority")
+    record_change(session, actor, project, "default_priority")
     return [f"Default priority set to {title}" if title else "Default priority reset"]
 
 
@@ -304,7 +305,7 @@ def set_close_statuses(session: Session, actor: User, project: Project,
             .values(close_status=new).execution_options(synchronize_session=False))
     if mapping:
         session.expire_all()
-    _changed(session, actor, project, "close_status")
+    record_change(session, actor, project, "close_status")
     out = ["Close statuses updated"]
     if moved:
         out.append(f"{moved} issue{'s' if moved != 1 else ''} updated")
@@ -407,7 +408,7 @@ def set_custom_keys(session: Session, actor: User, project: Project, rows: Any) 
                 dropped += 1
             elif stored != value.value:
                 value.value = stored
-    _changed(session, actor, project, "custom_keys")
+    record_change(session, actor, project, "custom_keys")
     out = ["Custom fields updated"]
     if dropped:
         out.append(f"{dropped} value{'s' if dropped != 1 else ''} no longer valid were removed")
@@ -446,5 +447,5 @@ def set_quick_replies(session: Session, actor: User, project: Project,
     if replies == list(project.quick_replies or []):
         return []
     project.quick_replies = replies
-    _changed(session, actor, project, "quick_replies")
+    record_change(session, actor, project, "quick_replies")
     return ["Quick replies updated"]

@@ -1,7 +1,8 @@
 """Project settings for the issue tracker: ``{P}/settings/tracker``.
 
 Coloured tags, milestones, priorities (and the default one), close statuses,
-custom fields and quick replies. Project admins only (others get a 404, as
+custom fields, quick replies and issue templates (files of the tickets repo,
+``core.issue_templates``). Project admins only (others get a 404, as
 for ``{P}/settings``), with a recent login; every form is CSRF-protected and
 posts to Pagure's URL for it (``{P}/update/milestones``…). The rules,
 including what renaming does to existing issues, live in
@@ -19,13 +20,14 @@ from urllib.parse import quote
 from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
+from pagurus.core import issue_templates as core_templates
 from pagurus.core import issues as core_issues
 from pagurus.core import tags as core_tags
 from pagurus.core import tracker_settings as core_settings
 from pagurus.core.errors import ForgeError, InvalidInput
 from pagurus.model import Project
 from pagurus.web import csrf
-from pagurus.web.context import current_user, db
+from pagurus.web.context import current_user, db, settings
 from pagurus.web.routes import project_route
 from pagurus.web.ui.boards import colors_css, picked_color, picker_value, tag_rules
 from pagurus.web.ui.helpers import (
@@ -42,7 +44,7 @@ bp.before_request(csrf.protect)
 
 BLANK_ROWS = 3
 SECTIONS = ("tags", "milestones", "priorities", "close-statuses", "custom-fields",
-            "quick-replies")
+            "quick-replies", "issue-templates")
 
 
 def _page(project: Project, errors: dict[str, dict[str, list[str]]] | None = None,
@@ -62,6 +64,7 @@ def _page(project: Project, errors: dict[str, dict[str, list[str]]] | None = Non
         custom_keys=core_issues.custom_keys(session, project),
         custom_types=core_issues.CUSTOM_TYPES,
         quick_replies=list(project.quick_replies or []), blank_rows=BLANK_ROWS,
+        issue_templates=core_templates.templates(settings(), project),
         **header_context(project, "settings")), status
 
 
@@ -297,6 +300,29 @@ def update_quick_replies(repo: str, namespace: str | None = None,
                                                request.form.getlist("quick_reply"))
 
     return _apply(repo, namespace, username, "quick-replies", change)
+
+
+@project_route(bp, "/update/issue_templates", methods=["POST"])
+def update_issue_template(repo: str, namespace: str | None = None,
+                          username: str | None = None) -> Any:
+    """One template, ``template_name`` and ``template_text``: added, or replaced
+    when the name exists."""
+    def change(project: Project) -> list[str]:
+        return core_templates.save(db(), settings(), current_user(), project,
+                                   request.form.get("template_name"),
+                                   request.form.get("template_text"))
+
+    return _apply(repo, namespace, username, "issue-templates", change)
+
+
+@project_route(bp, "/droptemplate", methods=["POST"])
+def drop_issue_template(repo: str, namespace: str | None = None,
+                        username: str | None = None) -> Any:
+    def change(project: Project) -> list[str]:
+        return core_templates.drop(db(), settings(), current_user(), project,
+                                   request.form.get("template_name"))
+
+    return _apply(repo, namespace, username, "issue-templates", change)
 
 
 def tag_edit_url(project: Project, name: str) -> str:

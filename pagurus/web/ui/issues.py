@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import pygit2
 from flask import (
     Blueprint,
     abort,
@@ -32,9 +31,9 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from pagurus import paths
 from pagurus.core import access
 from pagurus.core import attachments as core_attachments
+from pagurus.core import issue_templates as core_templates
 from pagurus.core import issues as core_issues
 from pagurus.core import projects as core_projects
 from pagurus.core import tags as core_tags
@@ -71,8 +70,6 @@ from pagurus.web.ui.project import _project, header_context
 bp = Blueprint("ui_issues", __name__)
 bp.before_request(csrf.protect)
 
-TEMPLATE_DIR = "templates"
-TEMPLATE_MAX = 64 * 1024
 # form fields of {P}/issue/<id>/update that are not custom fields
 UPDATE_FIELDS = frozenset({
     "csrf_token", "comment", "status", "close_status", "priority", "milestone", "private",
@@ -132,27 +129,7 @@ def markdown_preview() -> Response:
 # -- templates from the tickets repo ---------------------------------------------------
 
 def issue_templates(project: Project) -> dict[str, str]:
-    """``templates/<name>.md`` at HEAD of the project's tickets repo, by name;
-    a missing or empty repo has none."""
-    try:
-        path = paths.repo_path(settings().data_dir, "tickets", project.fullname)
-        repo = pygit2.Repository(str(path))
-        commit = repo.head.peel(pygit2.Commit)
-        folder = commit.tree[TEMPLATE_DIR]
-    except (pygit2.GitError, KeyError, OSError, ValueError, paths.UnsafePath):
-        return {}
-    if not isinstance(folder, pygit2.Tree):
-        return {}
-    out: dict[str, str] = {}
-    for entry in folder:
-        name = entry.name or ""
-        if not name.endswith(".md") or len(name) <= 3 or entry.type_str != "blob":
-            continue
-        blob = repo[entry.id]
-        if blob.size > TEMPLATE_MAX:
-            continue
-        out[name[:-3]] = blob.data.decode("utf-8", errors="replace")
-    return dict(sorted(out.items()))
+    return core_templates.templates(settings(), project)
 
 
 def _pv_template(repo: str, namespace: str | None = None,
