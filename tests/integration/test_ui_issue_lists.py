@@ -324,3 +324,24 @@ def test_a_users_issues(client, w, session, settings):
     assert "Private wombat" in page(client, reporter_url, type="created")
     page(client, f"/user/{unique('nobody')}/issues", 404)
     page(client, url, 400, since="someday")
+
+
+def test_a_users_issues_are_searched_and_sorted_from_the_form(client, w):
+    url = f"/user/{w.owner.name}/issues"
+    body = page(client, url, type="created", search_pattern="kangaroo")
+    assert listed(body) == ["Dark theme"]
+    # the form comes back as written, the role kept in a hidden field
+    assert 'name="search_pattern" value="kangaroo"' in body
+    assert '<input type="hidden" name="type" value="created">' in body
+    body = page(client, url, type="created", search_pattern="koala")  # in a comment
+    assert listed(body) == ["Dark theme"]
+    body = page(client, url, type="created", order_key="title", order="asc")
+    assert listed(body) == ["Crash on save", "Dark theme", "Loose end"]
+    assert '<option value="title" selected>' in body
+    body = page(client, url, type="created", milestones="v2")
+    assert listed(body) == ["Dark theme"]
+    body = page(client, url, type="created", search_pattern=HOSTILE)
+    assert HOSTILE not in body and listed(body) == []
+    # the user's header leads to their issues and pull requests
+    assert f'href="/user/{w.owner.name}/issues" aria-current="page"' in body
+    assert f'href="/user/{w.owner.name}/requests"' in body

@@ -42,6 +42,9 @@ bp.before_request(csrf.protect)
 
 MAX_PER_PAGE = 500
 MILESTONE_ISSUES = 100
+# what a user's issue list filters on (the rest is per project: priorities, fields…)
+USER_FILTER_KEYS = ("status", "tags", "milestones", "order", "order_key", "since", "n",
+                    "search_pattern")
 ORDER_LABELS = {
     "date_created": "Date created", "last_updated": "Last updated", "closed_at": "Date closed",
     "title": "Title", "priority": "Priority", "assignee": "Assignee", "user": "Reporter",
@@ -380,8 +383,7 @@ def user_issues(username: str) -> tuple[str, int]:
     if role not in USER_ROLES:
         role = "assigned"
     args = MultiDict([(k, v) for k, v in list_args(request.args).items(multi=True)
-                      if k in ("status", "tags", "milestones", "order", "order_key", "since",
-                               "n")])
+                      if k in USER_FILTER_KEYS])
     status = 200
     try:
         filters = iq.parse_filters(session, None, args)
@@ -401,7 +403,8 @@ def user_issues(username: str) -> tuple[str, int]:
     return render_template(
         "issues/list_user.html", owner=owner, tab="issues", role=role, roles=USER_ROLES,
         rows=issue_rows(lambda i: i.project, items), total=total, counts=counts,
-        page=page, pages=pages, current=filters.status,
+        page=page, pages=pages, current=filters.status, args=args,
+        form=_form_values(args, filters), order_labels=ORDER_LABELS,
         page_url=lambda p: url_with(path, role_args, page=p),
         link=lambda **changes: url_with(path, role_args, page=None, **changes),
     ), status
