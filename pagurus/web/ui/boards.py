@@ -10,6 +10,7 @@ CSP forbids inline styles).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -324,81 +325,60 @@ def picker_value(color: str | None) -> str:
     return "#000000"
 
 
-@project_route(bp, "/settings/boards/<name>", methods=["GET", "POST"])
-def board_settings(repo: str, name: str, namespace: str | None = None,
-                   username: str | None = None) -> Any:
-    """GET: the columns editor. POST: the whole set of columns."""
+def _settings_change(repo: str, name: str, namespace: str | None, username: str | None,
+                     change: Callable[[Project, Board], object], done: str,
+                     back: Callable[[Project, Board], str] | None = None) -> Any:
+    """One board-settings form: admins only; a refusal re-renders the settings
+    page with the errors and changes nothing; success flashes ``done``."""
     found = _settings_gate(repo, name, namespace, username)
     if isinstance(found, Response):
         return found
     project, the_board = found
-    if request.method == "GET":
-        return _settings_page(project, the_board)
     try:
-        spec = _statuses_from_form(request.form)
-        core_boards.set_statuses(db(), current_user(), the_board, spec)
+        change(project, the_board)
         db().commit()
     except ForgeError as exc:
         db().rollback()
         flash_forge_error(exc)
         return _settings_page(project, the_board, form_errors_from(exc), _status_of(exc))
-    flash_success("Columns saved")
-    return redirect(f"/{project.url_path}/settings/boards/{quote(the_board.name, safe='')}")
+    flash_success(done)
+    return redirect(back(project, the_board) if back is not None
+                    else f"/{project.url_path}/settings/boards/{quote(the_board.name, safe='')}")
+
+
+@project_route(bp, "/settings/boards/<name>", methods=["GET", "POST"])
+def board_settings(repo: str, name: str, namespace: str | None = None,
+                   username: str | None = None) -> Any:
+    """GET: the columns editor. POST: the whole set of columns."""
+    if request.method == "GET":
+        found = _settings_gate(repo, name, namespace, username)
+        return found if isinstance(found, Response) else _settings_page(*found)
+    return _settings_change(repo, name, namespace, username, lambda _p, b: core_boards.set_statuses(
+        db(), current_user(), b, _statuses_from_form(request.form)), "Columns saved")
 
 
 @project_route(bp, "/settings/boards/<name>/defaults", methods=["POST"])
 def board_default_statuses(repo: str, name: str, namespace: str | None = None,
                            username: str | None = None) -> Any:
     """Give a board the documented starting columns (replacing its columns)."""
-    found = _settings_gate(repo, name, namespace, username)
-    if isinstance(found, Response):
-        return found
-    project, the_board = found
-    try:
-        core_boards.set_statuses(db(), current_user(), the_board,
-                                 core_boards.default_statuses_spec(project))
-        db().commit()
-    except ForgeError as exc:
-        db().rollback()
-        flash_forge_error(exc)
-        return _settings_page(project, the_board, form_errors_from(exc), _status_of(exc))
-    flash_success("Default columns set")
-    return redirect(f"/{project.url_path}/settings/boards/{quote(the_board.name, safe='')}")
+    return _settings_change(repo, name, namespace, username, lambda p, b: core_boards.set_statuses(
+        db(), current_user(), b, core_boards.default_statuses_spec(p)), "Default columns set")
 
 
 @project_route(bp, "/settings/boards/<name>/edit", methods=["POST"])
 def board_edit(repo: str, name: str, namespace: str | None = None,
                username: str | None = None) -> Any:
     """The board's tag and active flag."""
-    found = _settings_gate(repo, name, namespace, username)
-    if isinstance(found, Response):
-        return found
-    project, the_board = found
-    try:
-        core_boards.edit_board(db(), current_user(), the_board, tag=request.form.get("tag"),
-                               active=is_true(request.form.get("active")))
-        db().commit()
-    except ForgeError as exc:
-        db().rollback()
-        flash_forge_error(exc)
-        return _settings_page(project, the_board, form_errors_from(exc), _status_of(exc))
-    flash_success("Board updated")
-    return redirect(f"/{project.url_path}/settings/boards/{quote(the_board.name, safe='')}")
+    return _settings_change(repo, name, namespace, username, lambda _p, b: core_boards.edit_board(
+        db(), current_user(), b, tag=request.form.get("tag"),
+        active=is_true(request.form.get("active"))), "Board updated")
 
 
 @project_route(bp, "/settings/boards/<name>/delete", methods=["POST"])
 def board_delete(repo: str, name: str, namespace: str | None = None,
                  username: str | None = None) -> Any:
-    found = _settings_gate(repo, name, namespace, username)
-    if isinstance(found, Response):
-        return found
-    project, the_board = found
-    try:
-        core_boards.delete_boards(db(), current_user(), project, [the_board.name])
-        db().commit()
-    except ForgeError as exc:
-        db().rollback()
-        flash_forge_error(exc)
-        return _settings_page(project, the_board, form_errors_from(exc), _status_of(exc))
-    flash_success("Board deleted (its issues keep their tag)")
-    return redirect(f"/{project.url_path}/boards")
+    return _settings_change(
+        repo, name, namespace, username,
+        lambda p, b: core_boards.delete_boards(db(), current_user(), p, [b.name]),
+        "Board deleted (its issues keep their tag)",
+        back=lambda p, _b: f"/{p.url_path}/boards")
