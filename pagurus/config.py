@@ -63,6 +63,8 @@ class Settings:
     cookie_secure: bool = False
     # remote pull requests may fetch from loopback/private addresses (core.netguard)
     allow_local_remotes: bool = False
+    # comments that ask CI to run again on a pull request (core.ci_trigger); empty: none
+    trigger_ci: tuple[str, ...] = ("pretty please pagure-ci rebuild",)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     # -- derived values -------------------------------------------------

@@ -17,6 +17,8 @@ Differences from Pagure, on purpose:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -158,6 +160,40 @@ def flags_of_commits(session: Session, project: Project, hashes: Iterable[str]
     return out
 
 
+def safe_link(url: str | None) -> str | None:
+    """``url`` when a page may link to it: an absolute http(s) URL. Rows
+    written before the check on writes (or imported) may hold anything, so
+    pages ask here rather than trust the column."""
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and host else None
+
+
+# the status a commit list shows for several flags: the most alarming one
+_SUMMARY_ORDER = (FAILURE, ERROR, PENDING, CANCELED, SUCCESS)
+
+
+def summary_status(flags: Iterable[CommitFlag]) -> str | None:
+    """The one status that stands for a commit's flags (failure before
+    error before pending before canceled before success); None without flags."""
+    present = {f.status for f in flags}
+    return next((s for s in _SUMMARY_ORDER if s in present), None)
+
+
+def flags_tag(flags: dict[str, list[CommitFlag]] | list[CommitFlag]) -> str:
+    """A digest that changes whenever a shown flag changes (for ETags): an
+    update by uid keeps the row id, so every shown field is part of it."""
+    rows = flags if isinstance(flags, list) else [f for fl in flags.values() for f in fl]
+    parts = sorted(json.dumps([f.id, str(f.date_updated), f.status, f.percent, f.username,
+                               f.comment, f.url]) for f in rows)
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def flags_of_pull(session: Session, pr: PullRequest) -> list[CommitFlag]:
     """A pull request's flags: those of its head commit."""
     if not pr.commit_stop:
@@ -216,8 +252,11 @@ def add_or_update(session: Session, actor: User, token: ApiToken | None, project
     session.refresh(flag, ["user"])
     action = "added" if created else "updated"
     data = flag_json(flag, base_url)
-    outbox.record(session, f"commit.flag.{action}",
-                  {"repo": project_payload(project), "flag": data, "agent": actor.name},
+    commit_payload = {"repo": project_payload(project), "flag": data, "agent": actor.name}
+    if pull_request is not None:
+        # the flag of a pull request: its emails go out once (core.notify_flags)
+        commit_payload["pull_request"] = pull_request.number
+    outbox.record(session, f"commit.flag.{action}", commit_payload,
                   project_id=project.id, private=project.private)
     if pull_request is not None:
         from pagurus.core.pull_json import pull_json

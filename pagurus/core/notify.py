@@ -43,12 +43,12 @@ def _issue_of(session: Session, event: Event) -> Issue | None:
                                               Issue.number == number))
 
 
-def _host(base_url: str) -> str:
+def mail_host(base_url: str) -> str:
     return base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "pagurus"
 
 
 def thread_root(issue: Issue, base_url: str) -> str:
-    return f"<issue-{issue.uid}@{_host(base_url)}>"
+    return f"<issue-{issue.uid}@{mail_host(base_url)}>"
 
 
 def _what(session: Session, event: Event, issue: Issue) -> tuple[str, list[int]] | None:
@@ -106,7 +106,7 @@ def issue_mails(session: Session, event: Event, base_url: str) -> list[Mail]:
     body = f"{text}\n\n-- \nIssue #{issue.number} in {project.fullname}: {url}\n"
     root = thread_root(issue, base_url)
     headers = {
-        "Message-ID": f"<issue-{issue.uid}-{event.id}@{_host(base_url)}>",
+        "Message-ID": f"<issue-{issue.uid}-{event.id}@{mail_host(base_url)}>",
         "References": root,
         "In-Reply-To": root,
         "X-Pagurus-Project": project.fullname,
@@ -121,8 +121,12 @@ def issue_mails(session: Session, event: Event, base_url: str) -> list[Mail]:
 
 
 def mails_for(session: Session, event: Event, base_url: str) -> list[Mail]:
-    """Every email ``event`` calls for (issues now; pull requests later)."""
+    """Every email ``event`` calls for (issues and CI flags now; pull requests later)."""
     if event.topic.startswith("issue."):
         return issue_mails(session, event, base_url)
+    from pagurus.core import notify_flags
+
+    if event.topic in notify_flags.TOPICS:
+        return notify_flags.flag_mails(session, event, base_url)
     return []
 

@@ -21,6 +21,8 @@ def comment_json(comment: PullRequestComment, base_url: str) -> dict[str, Any]:
         "tree": comment.tree_id,
         "filename": comment.filename,
         "line": comment.line,
+        # not in Pagure: the side of the diff of an inline comment ("new" or "old")
+        "side": (comment.side or "new") if comment.line is not None else None,
         "comment": comment.comment,
         "parent": comment.parent_id,
         "date_created": epoch(comment.date_created),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +260,7 @@ def _touch(pr: PullRequest) -> None:
     pr.last_updated = utcnow()
 
 
-def _system_comment(session: Session, actor: User, pr: PullRequest, text: str) -> None:
+def system_comment(session: Session, actor: User, pr: PullRequest, text: str) -> None:
     pr.comments.append(PullRequestComment(pull_request_id=pr.id, user_id=actor.id,
                                           comment=text, notification=True))
     _touch(pr)
@@ -283,12 +283,15 @@ def create_pull(session: Session, data_dir: Path, actor: User, target: Project, 
                 branch_to: Any, branch_from: Any, title: Any, base_url: str,
                 source: Project | None = None, initial_comment: Any = "",
                 allow_rebase: bool = False, remote_git: str | None = None,
-                remote_config: Sequence[str] = ()) -> PullRequest:
+                remote_config: Sequence[str] = (), remote_fetched: Path | None = None
+                ) -> PullRequest:
     """Open a PR from ``branch_from`` of ``source`` (default: ``target``; a
     project of the same family), or of the repository at ``remote_git``
     (fetched here; the caller has checked the URL against the outgoing
     address guard, ``core.netguard``, whose git options come as
-    ``remote_config``). Needs commit rights on the source project."""
+    ``remote_config``) — or taken from the local repository ``remote_fetched``
+    where it was fetched already (``core.remote_pulls``: a preview the
+    author confirmed). Needs commit rights on the source project."""
     require_pulls(target)
     source = None if remote_git else (source or target)
     if not _may_act(actor, target) or not access.can_see(session, actor, target):
@@ -315,7 +318,9 @@ def create_pull(session: Session, data_dir: Path, actor: User, target: Project, 
                            errors={"branch_to": ["No such branch"]})
     number = core_issues.next_number(session, target)
     try:
-        if remote_git:
+        if remote_git and remote_fetched is not None:
+            head = git_pulls.sync_head(target_repo, number, remote_fetched, branch_from)
+        elif remote_git:
             head = git_pulls.fetch_remote_head(target_repo, number, remote_git, branch_from,
                                                remote_config)
         else:
@@ -423,8 +428,12 @@ def edit_pull(session: Session, actor: User, pr: PullRequest, *, base_url: str, 
 
 def add_comment(session: Session, actor: User, pr: PullRequest, text: Any, *, base_url: str,
                 commit: Any = None, filename: Any = None, row: Any = None, tree_id: Any = None,
-                parent: Any = None) -> PullRequestComment:
-    """General comment, or inline when ``commit``, ``filename`` and ``row`` are given."""
+                parent: Any = None, trigger_ci: Iterable[str] = (),
+                side: Any = None) -> PullRequestComment:
+    """General comment, or inline when ``commit``, ``filename`` and ``row`` are given
+    (line ``row`` of ``filename`` as it reads at ``commit``; ``side="old"``: a
+    line of the old version, shown on the old side of the diff).
+    ``trigger_ci``: the instance's CI trigger sentences (core.ci_trigger)."""
     require_pulls(pr.project)
     _require(can_comment(session, actor, pr), "You may not comment on this pull request")
     body = discussion.check_text("comment", text, discussion.COMMENT_MAX)
@@ -432,6 +441,9 @@ def add_comment(session: Session, actor: User, pr: PullRequest, text: Any, *, ba
     if any(inline) and not all(inline):
         raise InvalidInput("An inline comment needs commit, filename and row",
                            errors={"row": ["commit, filename and row go together"]})
+    side = None if side in (None, "", "new") else side
+    if side is not None and (side != "old" or not all(inline)):
+        raise InvalidInput("Invalid side", errors={"side": ["old or new, on inline comments"]})
     line = None
     if all(inline):
         if not re.fullmatch(r"[0-9a-fA-F]{7,64}", str(commit)):
@@ -448,7 +460,7 @@ def add_comment(session: Session, actor: User, pr: PullRequest, text: Any, *, ba
         pull_request_id=pr.id, user_id=actor.id, comment=body, parent_id=parent_id,
         commit_id=str(commit).lower() if line is not None else None,
         tree_id=str(tree_id).lower() if line is not None and tree_id else None,
-        filename=filename if line is not None else None, line=line)
+        filename=filename if line is not None else None, line=line, side=side)
     pr.comments.append(comment)
     _touch(pr)
     session.flush()
@@ -458,6 +470,10 @@ def add_comment(session: Session, actor: User, pr: PullRequest, text: Any, *, ba
            comment=comment_json(comment, base_url))
     core_activity.log_ticket(session, pr.project, actor, "commented", pr.number,
                              pull_request_uid=pr.uid)
+    if trigger_ci:
+        from pagurus.core import ci_trigger
+
+        ci_trigger.note_comment(session, actor, pr, comment, trigger_ci, base_url=base_url)
     return comment
 
 
@@ -534,7 +550,7 @@ def update_metadata(session: Session, actor: User, pr: PullRequest, *, base_url:
                 was = f" (was: {old.name})" if old else ""
                 messages.append(f"Pull-request assigned to {user.name}{was}")
     if messages:
-        _system_comment(session, actor, pr, discussion.metadata_comment(actor, messages))
+        system_comment(session, actor, pr, discussion.metadata_comment(actor, messages))
     return messages
 
 
@@ -546,7 +562,7 @@ def close(session: Session, actor: User, pr: PullRequest, *, base_url: str) -> b
     if pr.status != OPEN:
         return False
     pr.status, pr.closed_at, pr.closed_by_id = CLOSED, utcnow(), actor.id
-    _system_comment(session, actor, pr, f"Pull-Request has been closed by {actor.name}")
+    system_comment(session, actor, pr, f"Pull-Request has been closed by {actor.name}")
     _event(session, "pull-request.closed", pr, actor, base_url, merged=False)
     core_activity.log_ticket(session, pr.project, actor, "closed", pr.number,
                              pull_request_uid=pr.uid)
@@ -562,7 +578,7 @@ def reopen(session: Session, actor: User, pr: PullRequest, *, base_url: str) -> 
         return False
     pr.status, pr.closed_at, pr.closed_by_id = OPEN, None, None
     pr.merge_status = pr.merge_status_key = None
-    _system_comment(session, actor, pr, f"Pull-Request has been reopened by {actor.name}")
+    system_comment(session, actor, pr, f"Pull-Request has been reopened by {actor.name}")
     _event(session, "pull-request.reopened", pr, actor, base_url)
     core_activity.log_ticket(session, pr.project, actor, "open", pr.number,
                              pull_request_uid=pr.uid)
@@ -574,7 +590,7 @@ def mark_merged(session: Session, actor: User, pr: PullRequest, *, base_url: str
     """Called by the merge task once the target branch holds the PR."""
     pr.status, pr.closed_at, pr.closed_by_id = MERGED, utcnow(), actor.id
     pr.merge_status = pr.merge_status_key = None
-    _system_comment(session, actor, pr, f"Pull-Request has been merged by {actor.name}")
+    system_comment(session, actor, pr, f"Pull-Request has been merged by {actor.name}")
     _event(session, "pull-request.closed", pr, actor, base_url, merged=True,
            merge_commit=merge_commit)
     core_activity.log_ticket(session, pr.project, actor, "merged", pr.number,
@@ -709,7 +725,7 @@ def refresh_from_push(session: Session, data_dir: Path, pr: PullRequest, *, agen
         plural = "s" if len(new) != 1 else ""
         text = f"**{len(new)} new commit{plural} added**\n\n{lines}"
         topic = "pull-request.updated"
-    _system_comment(session, agent, pr, text)
+    system_comment(session, agent, pr, text)
     link_issues(session, pr, span.commits, base_url)
     _event(session, topic, pr, agent, base_url)
     return topic

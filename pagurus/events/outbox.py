@@ -27,7 +27,8 @@ TOPICS = frozenset({
     "pull-request.initial_comment.edited", "pull-request.tag.added",
     "pull-request.tag.removed", "pull-request.assigned.added", "pull-request.assigned.reset",
     "pull-request.flag.added", "pull-request.flag.updated", "pull-request.updated",
-    "pull-request.rebased", "commit.flag.added", "commit.flag.updated",
+    "pull-request.rebased", "pull-request.ci.trigger", "commit.flag.added",
+    "commit.flag.updated",
     "git.receive", "git.branch.creation", "git.branch.deletion",
     "git.tag.creation", "git.tag.deletion", "Test.notification",
 })

@@ -105,6 +105,9 @@ class PullRequestComment(Base):
     tree_id: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(Text)
     line: Mapped[int | None]
+    # which side of the diff ``line`` is on: None for the new version (Pagure's
+    # only kind), "old" for a line of the file before the change (at ``commit_id``)
+    side: Mapped[str | None] = mapped_column(String(3))
     notification: Mapped[bool] = mapped_column(default=False)
     date_created: Mapped[datetime] = mapped_column(default=utcnow)
     edited_on: Mapped[datetime | None]

@@ -1,4 +1,6 @@
-"""Pull-request work for the workers: merge, rebase, remote fetches.
+"""Pull-request work for the workers: merge, rebase, remote fetches (a
+preview of a remote branch before its pull request is opened, the
+refresh of a remote pull request).
 
 Each task re-reads the pull request and re-checks the rules (the request may
 have changed since it was queued), does the git work in memory
@@ -36,8 +38,7 @@ from typing import Any
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
-from pagurus.core import access
-from pagurus.core import issues as core_issues
+from pagurus.core import access, discussion
 from pagurus.core import pulls as core_pulls
 from pagurus.core.errors import ForgeError
 from pagurus.core.projects import settings_of
@@ -212,7 +213,7 @@ def _merge(rt: Runtime, pr_id: int, user_id: int, base_url: str, comment: str | 
         note = None
         if comment is not None and str(comment).strip():
             try:
-                note = core_issues._text("comment", comment, core_issues.COMMENT_MAX)
+                note = discussion.check_text("comment", comment, discussion.COMMENT_MAX)
             except ForgeError as exc:
                 return _not_merged(exc.message, exc.code)
         if delete_branch:
@@ -416,6 +417,38 @@ def fetch_remote_pull(project_id: int, user_id: int, base_url: str, remote_git: 
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@celery_app.task(name="pagurus.fetch_remote_preview")
+def fetch_remote_preview(project_id: int, user_id: int, remote_git: str, branch_from: str,
+                         branch_to: str, title: str = "", initial_comment: str = ""
+                         ) -> dict[str, Any]:
+    """Fetch a remote branch for its author to review before opening the
+    pull request (``core.remote_pulls.fetch_preview``). Returns ``fetched``
+    and ``message``, with ``preview`` (the token of the preview) and
+    ``user_id`` (whose it is) when fetched."""
+    from pagurus.core import remote_pulls
+
+    rt = runtime()
+    session = rt.sessions()
+    try:
+        project = session.get(Project, project_id)
+        user = session.get(User, user_id)
+        if project is None or user is None:
+            raise LookupError("project or user gone")
+        try:
+            preview = remote_pulls.fetch_preview(
+                session, rt.settings, user, project, remote_git=remote_git,
+                branch_from=branch_from, branch_to=branch_to, title=title,
+                initial_comment=initial_comment)
+        except ForgeError as exc:
+            return {"fetched": False, "message": exc.message, "code": exc.code,
+                    "errors": getattr(exc, "errors", None) or {}}
+        return {"fetched": True, "preview": preview.token, "user_id": user.id,
+                "message": "Branch fetched: review it, then confirm"}
+    finally:
+        session.rollback()
         session.close()
 
 

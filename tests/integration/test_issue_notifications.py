@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 from conftest import unique
+from mailhelp import dispatch, skip_backlog
 
 from pagurus.core import issues
 from pagurus.core import projects as core_projects
 from pagurus.model import IssueCustomKey
-from pagurus.services import dispatcher
 
 BASE = "http://pagurus.test"
 
@@ -21,12 +21,6 @@ def _project(session, settings, owner):
     project.close_status = ["Fixed"]
     session.commit()
     return project
-
-
-def _dispatch(app, settings):
-    sessions = app.extensions["pagurus"]["sessions"]
-    while dispatcher.run_once(sessions, settings, BASE):
-        pass
 
 
 def _mails_about(mailbox, project, number, expected, timeout=30):
@@ -42,16 +36,17 @@ def _mails_about(mailbox, project, number, expected, timeout=30):
 
 def test_subscribers_but_not_the_actor_get_threaded_issue_mail(app, settings, worker, mailbox,
                                                                  session, make_user):
+    skip_backlog(app, settings)
     owner, reporter, fan = make_user(), make_user(), make_user()
     project = _project(session, settings, owner)
     issue = issues.create_issue(session, reporter, project, title="Crash on start",
                                 content="It **crashes**.", base_url=BASE)
     session.commit()
-    _dispatch(app, settings)
+    dispatch(app, settings)
     issues.set_subscription(session, fan, issue, True)
     issues.add_comment(session, owner, issue, "Looking into it", base_url=BASE)
     session.commit()
-    _dispatch(app, settings)
+    dispatch(app, settings)
 
     mails = _mails_about(mailbox, project, issue.number, 3)
     new = [m for m in mails if m["X-Pagurus-Event"] == "issue.new"]
@@ -67,7 +62,7 @@ def test_subscribers_but_not_the_actor_get_threaded_issue_mail(app, settings, wo
 
     # a second round sends nothing again
     before = len(mailbox.messages)
-    _dispatch(app, settings)
+    dispatch(app, settings)
     time.sleep(0.5)
     assert len(_mails_about(mailbox, project, issue.number, 0, timeout=0)) == len(mails)
     assert len(mailbox.messages) == before
@@ -75,6 +70,7 @@ def test_subscribers_but_not_the_actor_get_threaded_issue_mail(app, settings, wo
 
 def test_private_issue_mail_reaches_only_those_who_may_see_it(app, settings, worker, mailbox,
                                                               session, make_user):
+    skip_backlog(app, settings)
     owner, reporter, watcher = make_user(), make_user(), make_user()
     project = _project(session, settings, owner)
     from pagurus.core import social
@@ -83,7 +79,7 @@ def test_private_issue_mail_reaches_only_those_who_may_see_it(app, settings, wor
     issue = issues.create_issue(session, reporter, project, title="Secret hole", content="x",
                                 base_url=BASE, private=True)
     session.commit()
-    _dispatch(app, settings)
+    dispatch(app, settings)
     mails = _mails_about(mailbox, project, issue.number, 1)
     assert [m["To"] for m in mails] == [owner.default_email]
 
@@ -91,6 +87,7 @@ def test_private_issue_mail_reaches_only_those_who_may_see_it(app, settings, wor
 def test_status_changes_and_notify_fields_mail_but_tag_churn_does_not(app, settings, worker,
                                                                       mailbox, session,
                                                                       make_user):
+    skip_backlog(app, settings)
     owner, reporter = make_user(), make_user()
     project = _project(session, settings, owner)
     session.add(IssueCustomKey(project_id=project.id, name="severity", key_type="text",
@@ -99,7 +96,7 @@ def test_status_changes_and_notify_fields_mail_but_tag_churn_does_not(app, setti
     issue = issues.create_issue(session, reporter, project, title="t", content="c",
                                 base_url=BASE)
     session.commit()
-    _dispatch(app, settings)
+    dispatch(app, settings)
     _mails_about(mailbox, project, issue.number, 1)
     start = len(_mails_about(mailbox, project, issue.number, 0, timeout=0))
 
@@ -108,7 +105,7 @@ def test_status_changes_and_notify_fields_mail_but_tag_churn_does_not(app, setti
     issues.update_metadata(session, owner, issue, base_url=BASE, custom={"severity": "high"})
     issues.update_metadata(session, owner, issue, base_url=BASE, status="Fixed")
     session.commit()
-    _dispatch(app, settings)
+    dispatch(app, settings)
     mails = _mails_about(mailbox, project, issue.number, start + 2)[start:]
     bodies = sorted(m.get_content() for m in mails)
     assert len(mails) == 2, bodies

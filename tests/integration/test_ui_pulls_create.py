@@ -201,7 +201,8 @@ def test_the_remote_form_refuses_local_addresses_before_fetching(client, session
         body = resp.get_data(as_text=True)
         assert resp.status_code == 400, remote
         assert "field-error" in body
+    # the title may wait for the preview, but a bad one is refused at once
     resp = post(client, url, {"git_repo": "https://example.com/r.git", "branch_from": "x",
-                              "branch_to": "main", "title": ""})
+                              "branch_to": "main", "title": "two\nlines"})
     assert resp.status_code == 400
     assert prs_of(session, project) == []

@@ -66,7 +66,10 @@ COMPONENTS.setdefault("PullRequestComment", obj({
     "id": INT,
     "commit": {**NSTR, "description": "Commit id of an inline comment"},
     "tree": {**NSTR, "description": "Tree id of an inline comment"},
-    "filename": NSTR, "line": {"type": ["integer", "null"]}, "comment": STR,
+    "filename": NSTR, "line": {"type": ["integer", "null"]},
+    "side": {"type": ["string", "null"], "enum": ["new", "old", None],
+             "description": "Not in Pagure: the side of the diff of an inline comment"},
+    "comment": STR,
     "parent": {"type": ["integer", "null"]}, "date_created": EPOCH, "user": ref("User"),
     "edited_on": NSTR, "editor": NUSER, "notification": BOOL,
     "reactions": {"type": "object", "additionalProperties": NAMES},
@@ -602,12 +605,17 @@ def api_pull_request_reopen(caller: Caller, project: Project, requestid: int) ->
                  "``commit``, ``filename`` and ``row`` together the comment is inline, on "
                  "that line of that file at that commit (one or two of them alone: 400 "
                  "EINVALIDREQ). A general comment holding +1/:thumbsup: or -1/:thumbsdown: "
-                 "is a vote. Records ``pull-request.comment.added``. " + VISIBLE_DOC),
+                 "is a vote. Records ``pull-request.comment.added`` (and "
+                 "``pull-request.ci.trigger`` when the whole text is one of the instance's CI "
+                 "trigger sentences). " + VISIBLE_DOC),
     body=(Param("comment", "The comment (markdown).", required=True),
           Param("commit", "Commit id (inline comments)."),
           Param("filename", "Path of the file (inline comments)."),
           Param("row", "Line number (inline comments).", "integer"),
-          Param("tree_id", "Tree id the line was seen in (inline comments).")),
+          Param("tree_id", "Tree id the line was seen in (inline comments)."),
+          Param("side", "Not in Pagure: ``old`` when ``row`` is a line of the file before "
+                        "the change (``commit`` is then the diff's base), ``new`` (the "
+                        "default) for a line of the changed file.")),
     response=obj({"message": STR, "avatar_url": STR,
                   "user": {**STR, "description": "User name of the commenter"}}),
     errors=WRITE_ERRORS,
@@ -620,7 +628,9 @@ def api_pull_request_add_comment(caller: Caller, project: Project, requestid: in
     try:
         core_pulls.add_comment(_session(), actor, pr, text, base_url=_base(),
                                commit=data.text("commit"), filename=data.text("filename"),
-                               row=data.text("row"), tree_id=data.text("tree_id"))
+                               row=data.text("row"), tree_id=data.text("tree_id"),
+                               trigger_ci=context.settings().trigger_ci,
+                               side=data.text("side"))
     except ForgeError as exc:
         raise _refused(exc) from None
     _session().commit()

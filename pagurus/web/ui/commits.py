@@ -5,6 +5,10 @@ Every view loads the project like ``project.py`` does (hidden = missing =
 the same 404) before touching the repository. Anything computed from object
 ids (a rendered diff, statistics at a head) is cached by those ids, and pages
 about one commit carry an ETag built from the full commit id.
+
+Commit flags (CI statuses) change while the commits stay the same, so they
+are never part of a cached piece: the log and commit pages read them per
+request (one query for a whole log page) and put them in their ETag.
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ from werkzeug.wrappers import Response
 
 from pagurus import paths
 from pagurus.cache import object_cache
+from pagurus.core import flags as core_flags
 from pagurus.core.users import get_user
 from pagurus.git import archive as git_archive
 from pagurus.git import branches as git_branches
 from pagurus.git import diff as git_diff
 from pagurus.git import history
 from pagurus.git.refs import RefNotFound, is_empty, open_repo, resolve_commit
-from pagurus.model import Project, User, UserEmail
+from pagurus.model import CommitFlag, Project, User, UserEmail
 from pagurus.web import csrf
 from pagurus.web.context import current_user, db, settings
 from pagurus.web.routes import project_route
@@ -172,12 +177,34 @@ def _user_emails(user: User) -> list[str]:
     return sorted(emails)
 
 
+def flag_badge_html(flags: list[CommitFlag], href: str) -> str:
+    """One compact badge for a commit's flags in a commit list: the most
+    alarming status (with how many of the flags have it when there are
+    several), each flag's name and status on hover, linking to the commit
+    page's flag list. Rendered per request: flags change while the commit
+    (and so any cached piece of the page) does not."""
+    status = core_flags.summary_status(flags)
+    if status is None:
+        return ""
+    label = core_flags.STATUS_LABELS.get(status, status)
+    if len(flags) > 1:
+        label += f" {sum(1 for f in flags if f.status == status)}/{len(flags)}"
+    title = "; ".join(f"{f.username}: {core_flags.STATUS_LABELS.get(f.status, f.status)}"
+                      for f in flags)
+    css = core_flags.STATUS_BADGES.get(status, "badge")
+    return (f' <a class="badge {escape(css)} commit-flags flag-{escape(status)}" '
+            f'href="{href}#flags" title="{escape(title)}" data-status="{escape(status)}">'
+            f'{escape(label)}</a>')
+
+
 def commit_list_html(entries: list[history.LogEntry], owners: dict[str, str],
-                     purl: str) -> Markup:
+                     purl: str, flags: dict[str, list[CommitFlag]] | None = None) -> Markup:
     """The commit list of the log and compare pages, built here rather than in
     Jinja: 50 rows of attribute lookups in a template cost more than the git
-    work of the page (every value is escaped here)."""
+    work of the page (every value is escaped here). ``flags``: commit id →
+    its flags (``core.flags.flags_of_commits``), shown as one badge per row."""
     now = datetime.now(UTC)
+    flags = flags or {}
     base = escape(purl)
     out = ['<ul class="list commit-list">']
     for e in entries:
@@ -187,6 +214,8 @@ def commit_list_html(entries: list[history.LogEntry], owners: dict[str, str],
         badges = "".join(
             f' <a class="badge" href="{base}/commits/{escape(quote(b, safe="/"))}">'
             f"{escape(b)}</a>" for b in e.branches)
+        if e.id in flags:
+            badges += flag_badge_html(flags[e.id], href)
         email = escape(e.author_email)
         user = owners.get(e.author_email.lower())
         if user:
@@ -285,20 +314,24 @@ def view_commits(repo: str, namespace: str | None = None, username: str | None =
     head = _commit(r, ref or default or "HEAD")
     head_id = str(head.id)
     heads = git_branches.branch_heads(r)  # badges: part of what the ETag covers
-    tag = _etag("log", head_id, str(page), author_name, _viewer_tag(), _heads_tag(heads))
-    if (nm := _not_modified(tag)) is not None:
-        return nm
     author_user = get_user(db(), author_name) if author_name else None
     emails = None
     if author_name:
         emails = _user_emails(author_user) if author_user is not None else []
     entries, more = _log_page(project, head_id, page, emails)
+    # flags change without the commits changing: read for the page's rows in
+    # one query, outside the cached log page, and part of the ETag
+    flags = core_flags.flags_of_commits(db(), project, [e.id for e in entries])
+    tag = _etag("log", head_id, str(page), author_name, json.dumps(emails), _viewer_tag(),
+                _heads_tag(heads), core_flags.flags_tag(flags))
+    if (nm := _not_modified(tag)) is not None:
+        return nm
     for e in entries:
         e.branches = heads.get(e.id, [])
     owners = users_by_email({e.author_email for e in entries})
     html = render_template(
         "commits/log.html", state="ready",
-        commit_list=commit_list_html(entries, owners, project_url(project)),
+        commit_list=commit_list_html(entries, owners, project_url(project), flags),
         entries=entries, ref=ref or default,
         ref_in_url=ref, head_id=head_id, page=page, more=more, author=author_name,
         author_user=author_user, owners=owners, when=_when, **ctx)
@@ -328,7 +361,9 @@ def view_commit(repo: str, cid: str, namespace: str | None = None,
     split = _is_split()
     commit_id = str(commit.id)
     heads = git_branches.branch_heads(r).get(commit_id, [])
-    tag = _etag("commit", commit_id, str(int(split)), _viewer_tag(), ",".join(heads))
+    flags = core_flags.flags_of_commit(db(), project, commit_id)
+    tag = _etag("commit", commit_id, str(int(split)), _viewer_tag(), ",".join(heads),
+                core_flags.flags_tag(flags))
     if (nm := _not_modified(tag)) is not None:
         return nm
     purl = project_url(project)
@@ -340,7 +375,9 @@ def view_commit(repo: str, cid: str, namespace: str | None = None,
     owners = users_by_email({meta["author_email"], meta["committer_email"]})
     html = render_template("commits/commit.html", c=meta, diff_html=diff_html,
                            split=split, owners=owners, is_root=base is None,
-                           heads=heads,
+                           heads=heads, flags=flags, flag_link=core_flags.safe_link,
+                           flag_labels=core_flags.STATUS_LABELS,
+                           flag_classes=core_flags.STATUS_BADGES,
                            **header_context(project, "commits"))
     return _with_etag(html, tag)
 

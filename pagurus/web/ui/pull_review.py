@@ -9,11 +9,18 @@
   source repository is opened with the target's objects as an in-memory
   alternate, so a fork's branch can be compared with the parent's branch
   without a fetch and without writing anything.
-- ``Threads``: inline comments grouped per file and line, each thread
-  marked *outdated* when its commit is not the PR head and the commented
-  line no longer reads the same there (or the file left the diff).
+- ``Threads``: inline comments grouped per side, file and line, each
+  thread marked *outdated* when its commit is not the PR head and the
+  commented line no longer reads the same there (or the file left the diff).
+  A comment on the *old* side (a removed line, ``side="old"``) is anchored
+  to the diff's base instead: line ``line`` of ``filename`` at ``commit_id``
+  = the base it was written against; it is outdated once the base changed
+  and that line reads differently at the new base (or the old file left
+  the diff). Pagure has no old side: its ``row`` counts the rows of a
+  file's patch; ours is a line number of one version of the file.
 - ``place_threads``: threads put into a rendered diff right after the row
-  of their line (rows carry ``id="pf<file>-n<line>"``), so the cached
+  of their line (rows carry ``id="pf<file>-n<line>"`` for new lines and
+  ``data-old="pf<file>-o<line>"`` for removed ones), so the cached
   rendering of a diff serves every viewer and only the threads are added.
 """
 
@@ -30,6 +37,7 @@ from pagurus.model import PullRequest, PullRequestComment
 
 LINE_READ_MAX = 4 * 1024 * 1024  # blobs above this are compared by id only
 OPEN = "Open"
+OLD = "old"  # PullRequestComment.side of a comment on a removed line
 
 
 @dataclass
@@ -184,25 +192,31 @@ class Lines:
 
 
 def is_outdated(lines: Lines, comment: PullRequestComment, head_id: str | None,
-                diff_paths: set[str]) -> bool:
+                diff_paths: set[str], base_id: str | None = None,
+                old_paths: set[str] | None = None) -> bool:
     """Outdated: the comment is on another commit than the head and its line
-    reads differently at the head, or its file is not in the diff any more."""
+    reads differently at the head, or its file is not in the diff any more.
+    An old-side comment is compared the same way with the diff's base
+    (``base_id``) and the diff's old paths."""
     if not comment.commit_id or not comment.filename or comment.line is None:
         return False
-    if head_id is None:
+    ref_id, paths = head_id, diff_paths
+    if comment.side == OLD:
+        ref_id, paths = base_id, (old_paths if old_paths is not None else diff_paths)
+    if ref_id is None:
         return True
-    if comment.commit_id == head_id or head_id.startswith(comment.commit_id):
+    if comment.commit_id == ref_id or ref_id.startswith(comment.commit_id):
         return False
-    if comment.filename not in diff_paths:
+    if comment.filename not in paths:
         return True
     old_blob = lines.blob_id(comment.commit_id, comment.filename)
-    new_blob = lines.blob_id(head_id, comment.filename)
+    new_blob = lines.blob_id(ref_id, comment.filename)
     if old_blob is None or new_blob is None:
         return True
     if old_blob == new_blob:
         return False
     old = lines.line(comment.commit_id, comment.filename, comment.line)
-    return old is None or old != lines.line(head_id, comment.filename, comment.line)
+    return old is None or old != lines.line(ref_id, comment.filename, comment.line)
 
 
 @dataclass
@@ -214,6 +228,13 @@ class Thread:
     code: str | None  # the commented line, as it read at the comment's commit
     comments: list[Any] = field(default_factory=list)  # views of PullRequestComment
     placed: bool = False  # shown in the diff too
+    side: str | None = None  # None: the new version of the file; "old": a removed line
+    reply_commit: str | None = None  # the commit a reply is anchored to (head or base)
+    diff_anchor: str | None = None  # id of the file in the diff, once placed
+
+    @property
+    def is_old(self) -> bool:
+        return self.side == OLD
 
     @property
     def first_id(self) -> int:
@@ -225,42 +246,72 @@ class Thread:
 
 
 def group_threads(lines: Lines, views: list[dict[str, Any]], head_id: str | None,
-                  diff_paths: set[str]) -> dict[int, Thread]:
-    """Inline comment views grouped per (file, line, outdated); keyed by the
-    id of each comment (a thread is listed where its first comment is)."""
-    threads: dict[tuple[str, int, bool], Thread] = {}
+                  diff_paths: set[str], *, base_id: str | None = None,
+                  old_paths: set[str] | None = None) -> dict[int, Thread]:
+    """Inline comment views grouped per (side, file, line, outdated); keyed
+    by the id of each comment (a thread is listed where its first comment
+    is). ``base_id`` and ``old_paths``: the diff's base and the paths of its
+    old side, for comments on removed lines."""
+    threads: dict[tuple[str, str, int, bool], Thread] = {}
     by_comment: dict[int, Thread] = {}
     for view in views:
         c = view["c"]
         if c.line is None or not c.filename:
             continue
-        outdated = is_outdated(lines, c, head_id, diff_paths)
-        key = (c.filename, int(c.line), outdated)
+        side = OLD if c.side == OLD else None
+        outdated = is_outdated(lines, c, head_id, diff_paths, base_id, old_paths)
+        key = (side or "", c.filename, int(c.line), outdated)
         thread = threads.get(key)
         if thread is None:
             code = lines.line(c.commit_id or "", c.filename, int(c.line)) if c.commit_id \
                 else None
             thread = threads[key] = Thread(c.filename, int(c.line), outdated,
-                                           c.commit_id or "", code)
+                                           c.commit_id or "", code, side=side,
+                                           reply_commit=base_id if side else head_id)
         thread.comments.append(view)
         by_comment[c.id] = thread
     return by_comment
 
 
-def row_id(file_index: int, line: int) -> str:
-    """The id of a diff row showing ``line`` of the new version of a file."""
-    return f"pf{file_index + 1}-n{line}"
+def row_id(file_index: int, line: int, side: str | None = None) -> str:
+    """The id of a diff row showing ``line`` of the new version of a file
+    (``side="old"``: the ``data-old`` of a row showing a removed line)."""
+    return f"pf{file_index + 1}-{'o' if side == OLD else 'n'}{line}"
+
+
+def old_comment_base(pr_url: str, span: Span) -> str | None:
+    """URL prefix of the inline comment form for removed lines (the diff's
+    base is their commit; None when the diff has no old side)."""
+    return f"{pr_url}/comment/{span.base.id}/" if span.base is not None else None
+
+
+def file_indexes(files: list[list[Any]]) -> tuple[dict[str, int], dict[str, int]]:
+    """(new path -> index, old path -> index) of a rendered diff's files
+    (``[index, path, status]`` rows, ``old_path`` fourth when known)."""
+    new: dict[str, int] = {}
+    old: dict[str, int] = {}
+    for row in files:
+        index, path, status = row[0], row[1], row[2]
+        if status != "D":
+            new[path] = index
+        if status != "A":
+            old[row[3] if len(row) > 3 and row[3] else path] = index
+    return new, old
 
 
 def place_threads(html: str, file_index: dict[str, int], threads: list[Thread],
-                  render_row: Any) -> str:
+                  render_row: Any, old_index: dict[str, int] | None = None) -> str:
     """``html`` with each current thread's row (``render_row(thread)``)
-    inserted after the row of its line; threads placed are marked."""
+    inserted after the row of its line; threads placed are marked.
+    ``old_index``: where the old paths are, for threads on removed lines."""
     inserts: list[tuple[int, str]] = []
     for thread in threads:
-        if thread.outdated or thread.filename not in file_index:
+        where = (old_index if old_index is not None else file_index) if thread.is_old \
+            else file_index
+        if thread.outdated or thread.filename not in where:
             continue
-        marker = f'id="{row_id(file_index[thread.filename], thread.line)}"'
+        rid = row_id(where[thread.filename], thread.line, thread.side)
+        marker = f'data-old="{rid}"' if thread.is_old else f'id="{rid}"'
         pos = html.find(marker)
         if pos < 0:
             continue
@@ -269,6 +320,7 @@ def place_threads(html: str, file_index: dict[str, int], threads: list[Thread],
             continue
         inserts.append((end + len("</tr>"), str(render_row(thread))))
         thread.placed = True
+        thread.diff_anchor = f"pf{where[thread.filename] + 1}"
     if not inserts:
         return html
     inserts.sort(key=lambda item: item[0])

@@ -44,7 +44,7 @@ from werkzeug.wrappers import Response
 
 from pagurus import paths
 from pagurus.cache import object_cache
-from pagurus.core import access
+from pagurus.core import access, ci_trigger
 from pagurus.core import flags as core_flags
 from pagurus.core import pulls as core_pulls
 from pagurus.core.errors import ForgeError, InvalidInput, NotFound
@@ -72,7 +72,7 @@ from pagurus.web.ui.project import _project, header_context
 bp = Blueprint("ui_pulls", __name__)
 bp.before_request(csrf.protect)
 
-DIFF_CACHE_VERSION = "3"
+DIFF_CACHE_VERSION = "4"
 COMMITS_SHOWN = 500  # rows of the commit list; the rest through the compare page
 # up to this many diff lines, each line number links to the inline comment form;
 # above, the numbers stay plain (page weight) and each file links its own page
@@ -179,12 +179,13 @@ def _view_links(path: str, split: bool, tree: bool, anchor: str = "") -> list[li
 
 def render_diff(repo: pygit2.Repository, span: review.Span, *, split: bool, tree: bool,
                 comment_base: str | None, file_base: str | None,
-                view_links: list[list[Any]]) -> tuple[str, list[list[Any]], list[str]]:
-    """(html, [[index, path, status], ...], files adding bidirectional
+                view_links: list[list[Any]], old_comment_base: str | None = None
+                ) -> tuple[str, list[list[Any]], list[str]]:
+    """(html, [[index, path, status, old_path], ...], files adding bidirectional
     control characters) of the diff of ``span``, cached by its commits and
     every option that shows in the output."""
     key = json.dumps([DIFF_CACHE_VERSION, span.key, split, tree, comment_base, file_base,
-                      view_links])
+                      view_links, old_comment_base])
 
     def compute() -> str:
         assert span.head is not None
@@ -195,12 +196,14 @@ def render_diff(repo: pygit2.Repository, span: review.Span, *, split: bool, tree
         line_links = sum(f.lines_count for f in result.files) <= LINE_LINKS_MAX
         html = render_template(
             "pulls/_diff.html", diff=result, split=split, comment_base=comment_base,
+            old_base=old_comment_base,
             file_base=file_base, tree=_file_tree(result.files) if tree else None,
             view_links=view_links, split_rows=git_diff.split_rows, line_links=line_links)
         bidi = sorted({f.path for f in result.files if any(
             BIDI.search(line.text) for h in f.hunks for line in h.lines if line.kind == "add")})
         return json.dumps({"html": html, "bidi": bidi,
-                           "files": [[f.index, f.path, f.status] for f in result.files]})
+                           "files": [[f.index, f.path, f.status, f.old_path]
+                                     for f in result.files]})
 
     data = json.loads(_cache().get_or_compute("pull-diff", key, compute))
     return data["html"], data["files"], data.get("bidi", [])
@@ -303,22 +306,26 @@ def _pull_page(project: Project, pr: PullRequest, *, form: MultiDict[str, str] |
         comment_base = f"{url}/comment/{head_id}/" if pr.status == core_pulls.OPEN else None
         diff_html, files, bidi = render_diff(
             repo, span, split=split, tree=tree, comment_base=comment_base,
-            file_base=f"{url}/file/", view_links=_view_links(url, split, tree, "#pr-files"))
-    file_index = {path: index for index, path, st in files if st != "D"}
+            file_base=f"{url}/file/", view_links=_view_links(url, split, tree, "#pr-files"),
+            old_comment_base=review.old_comment_base(url, span) if comment_base else None)
+    file_index, old_index = review.file_indexes(files)
+    base_id = str(span.base.id) if span.base is not None else None
 
     rights: discussion.Rights = {}
     comments = _comments(pr)
     views = [_comment_view(c, md, user, rights) for c in comments]
     lines = review.Lines(repo) if repo is not None else None
     threads = review.group_threads(lines, [v for v in views if v["c"].line is not None],
-                                   head_id, set(file_index)) if lines is not None else {}
+                                   head_id, set(file_index), base_id=base_id,
+                                   old_paths=set(old_index)) if lines is not None else {}
     unique_threads = list({id(t): t for t in threads.values()}.values())
     if diff_html and unique_threads:
         row = get_template_attribute("pulls/_macros.html", "thread_row")
         cols = 4 if split else 3
         diff_html = review.place_threads(
             diff_html, file_index, unique_threads,
-            lambda t: row(t, cols, project_path, url, token, can_comment, head_id))
+            lambda t: row(t, cols, project_path, url, token, can_comment, head_id),
+            old_index=old_index)
     timeline: list[tuple[str, Any]] = []
     listed: set[int] = set()
     for v in views:
@@ -372,6 +379,8 @@ def _pull_page(project: Project, pr: PullRequest, *, form: MultiDict[str, str] |
         values={"tag": form.get("tag", ", ".join(t.name for t in pr.tags)),
                 "user": form.get("user", pr.assignee.name if pr.assignee else "")},
         signed_off=bool(settings_of(project)[core_pulls.SIGNED_OFF_SETTING]),
+        ci_sentences=ci_trigger.sentences(settings().trigger_ci)
+        if can_comment and pr.status == core_pulls.OPEN else [],
         **header_context(project, "pulls")), status
 
 
@@ -411,21 +420,24 @@ def view_pull_file(repo: str, prid: int, fpath: str, namespace: str | None = Non
     url = pr_url(pr)
     head_id = str(span.head.id)
     comment_base = f"{url}/comment/{head_id}/" if pr.status == core_pulls.OPEN else None
+    old_base = review.old_comment_base(url, span) if comment_base else None
     block = get_template_attribute("pulls/_macros.html", "file_block")
-    html = str(block(f, split, comment_base, None, git_diff.split_rows, True))
+    html = str(block(f, split, comment_base, None, git_diff.split_rows, True, old_base))
     session, user = db(), current_user()
     can_comment = core_pulls.can_comment(session, user, pr)
     md = discussion.renderer(project)
     rights: discussion.Rights = {}
     views = [_comment_view(c, md, user, rights) for c in _comments(pr)
-             if c.line is not None and c.filename == f.path]
-    threads = review.group_threads(review.Lines(git_repo), views, head_id, {f.path})
+             if c.line is not None and c.filename in (f.path, f.old_path)]
+    threads = review.group_threads(review.Lines(git_repo), views, head_id, {f.path},
+                                   base_id=str(span.base.id) if span.base else None,
+                                   old_paths={f.old_path})
     token = csrf.token()
     row = get_template_attribute("pulls/_macros.html", "thread_row")
     html = review.place_threads(
         html, {f.path: f.index}, list({id(t): t for t in threads.values()}.values()),
         lambda t: row(t, 4 if split else 3, discussion.purl(project), url, token, can_comment,
-                      head_id))
+                      head_id), old_index={f.old_path: f.index})
     if is_true(request.args.get("fragment")):
         return Response(html, mimetype="text/html")
     return render_template("pulls/file.html", pr=pr, pr_url=url, file=f,
@@ -509,7 +521,8 @@ def pull_comment(repo: str, prid: int, namespace: str | None = None,
         return _pull_page(project, pr, form=form,
                           preview=discussion.renderer(project, cache=False)(text))
     try:
-        comment = core_pulls.add_comment(session, user, pr, text, base_url=base_url())
+        comment = core_pulls.add_comment(session, user, pr, text, base_url=base_url(),
+                                         trigger_ci=settings().trigger_ci)
         session.commit()
     except ForgeError as exc:
         session.rollback()
@@ -529,7 +542,8 @@ def pull_comment(repo: str, prid: int, namespace: str | None = None,
 def pull_inline_comment(repo: str, prid: int, commit: str, filename: str, row: int,
                         namespace: str | None = None, username: str | None = None) -> Any:
     """An inline comment on ``row`` (a line of the file's version at
-    ``commit``); GET is the form used without JavaScript."""
+    ``commit``; ``?side=old``: a removed line, ``commit`` being the diff's
+    base); GET is the form used without JavaScript."""
     js = is_true(request.args.get("js"))
     project = _pulls_project(repo, namespace, username)
     pr = _pull(project, prid)
@@ -545,6 +559,7 @@ def pull_inline_comment(repo: str, prid: int, commit: str, filename: str, row: i
         abort(404)
     code = lines.line(commit, filename, row)
     tree_id = request.values.get("tree_id") or None
+    side = request.values.get("side") or None
     text = request.form.get("comment", "")
     errors: dict[str, list[str]] = {}
     preview = None
@@ -558,7 +573,8 @@ def pull_inline_comment(repo: str, prid: int, commit: str, filename: str, row: i
             try:
                 comment = core_pulls.add_comment(session, user, pr, text, base_url=base_url(),
                                                  commit=commit, filename=filename, row=row,
-                                                 tree_id=tree_id)
+                                                 tree_id=tree_id, side=side,
+                                                 trigger_ci=settings().trigger_ci)
                 session.commit()
             except ForgeError as exc:
                 session.rollback()
@@ -575,10 +591,12 @@ def pull_inline_comment(repo: str, prid: int, commit: str, filename: str, row: i
     md = discussion.renderer(project)
     rights: discussion.Rights = {}
     thread = [_comment_view(c, md, user, rights) for c in _comments(pr)
-              if c.filename == filename and c.line == row]
+              if c.filename == filename and c.line == row
+              and (c.side == review.OLD) == (side == review.OLD)]
     return render_template(
         "pulls/inline_comment.html", pr=pr, pr_url=pr_url(pr), commit=commit,
         filename=filename, row=row, code=code, tree_id=tree_id, text=text, errors=errors,
+        side=review.OLD if side == review.OLD else None,
         preview=preview, thread=thread, can_comment=core_pulls.can_comment(session, user, pr),
         token=csrf.token(), **header_context(project, "pulls")), status
 
@@ -768,6 +786,28 @@ def update_pull(repo: str, prid: int, namespace: str | None = None,
                           errors=form_errors_from(exc, {"assignee": "user", "tags": "tag"}))
     flash_success("; ".join(messages) if messages else "Nothing changed")
     return redirect(pr_url(pr))
+
+
+@project_route(bp, "/pull-request/<int:prid>/trigger-ci", methods=["POST"])
+def trigger_pull_ci(repo: str, prid: int, namespace: str | None = None,
+                    username: str | None = None) -> Any:
+    """The "Rerun CI" menu: ``comment`` (one of the trigger sentences) is posted as a
+    notification comment and the ``pull-request.ci.trigger`` event recorded."""
+    project = _pulls_project(repo, namespace, username)
+    pr = _pull(project, prid)
+    session, user = db(), current_user()
+    if user is None:
+        return redirect(login_url(pr_url(pr)))
+    try:
+        comment = ci_trigger.trigger(session, user, pr, request.form.get("comment"),
+                                     settings().trigger_ci, base_url=base_url())
+        session.commit()
+    except ForgeError as exc:
+        session.rollback()
+        flash_error(exc.message or "Refused")
+        return _pull_page(project, _pull(project, prid), status=discussion.status_of(exc))
+    flash_success("CI asked to run again")
+    return redirect(pr_url(pr) + f"#comment-{comment.id}")
 
 
 @project_route(bp, "/pull-request/<int:prid>/watch", methods=["POST"])

@@ -101,7 +101,7 @@
       body.append("csrf_token", token);
       body.append("comment", area.value);
       send.disabled = true;
-      fetch(url + "?js=1", {method: "POST", body: body, credentials: "same-origin",
+      fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "js=1", {method: "POST", body: body, credentials: "same-origin",
                             headers: {"X-CSRFToken": token, "X-Requested-With": "XMLHttpRequest"}})
         .then(function (resp) { return resp.json(); })
         .then(function (data) {
@@ -131,22 +131,26 @@
   }
 
   // Line numbers on the PR page are plain cells (td.lnn, the new side): a
-  // click opens the box for <table data-comment-base> + the number. On the
-  // per-file page (and files loaded in place) they are links to the form.
+  // click opens the box for <table data-comment-base> + the number; old
+  // numbers of removed lines (td.lno) for data-comment-base-old + the number
+  // + "?side=old". On the per-file page (and files loaded in place) they are
+  // links to the form.
   function setupDiff(box) {
     if (!box.classList.contains("pr-can-comment")) { return; }
     var token = box.dataset.token || "";
     box.addEventListener("click", function (ev) {
       if (!ev.target.closest || ev.button !== 0 || ev.ctrlKey || ev.metaKey) { return; }
       var link = ev.target.closest("a.pr-ln-link, a.pr-reply-link");
-      var cell = link ? null : ev.target.closest("td.lnn");
+      var cell = link ? null : ev.target.closest("td.lnn, td.lno");
       var row = (link || cell) ? (link || cell).closest("tr") : null;
       if (!row || !box.contains(row)) { return; }
       if (cell) {
         var table = cell.closest("table");
         var number = cell.textContent.trim();
-        if (!table || !table.dataset.commentBase || !/^\d+$/.test(number)) { return; }
-        openBox(row, table.dataset.commentBase + number, token, null);
+        var old = cell.classList.contains("lno");
+        var base = table && (old ? table.dataset.commentBaseOld : table.dataset.commentBase);
+        if (!base || !/^\d+$/.test(number)) { return; }
+        openBox(row, base + number + (old ? "?side=old" : ""), token, null);
         return;
       }
       ev.preventDefault();
