@@ -3,9 +3,12 @@
 Each consumer takes events in id order and marks each one taken in the same
 transaction that records what it did with it (for email: the queued send
 tasks, whose broker is durable). A consumer that fails on an event stops
-there and retries it on the next round: events wait, none is dropped, and
-an event is never taken twice by one consumer. Email is the first
-consumer; webhooks and the event source come later.
+there and retries it on the next round: events wait and an event is never
+taken twice by one consumer. Only an event the consumer itself cannot
+handle — an error that is not the database or the broker being away —
+is set aside after ``MAX_ATTEMPTS`` rounds (logged with its traceback), so
+one bad event cannot stop every later one. Email is the first consumer;
+webhooks and the event source come later.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from kombu.exceptions import KombuError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pagurus.config import Settings
@@ -23,6 +28,12 @@ from pagurus.model import Event
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Event, Settings, str], None]
+
+MAX_ATTEMPTS = 3
+# the database, the broker or the network away: wait for them, however long
+TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, KombuError, OSError)
+# (consumer, event id) -> failed rounds, in this process
+_failures: dict[tuple[str, int], int] = {}
 
 
 def mail_consumer(session: Session, event: Event, settings: Settings, base_url: str) -> None:
@@ -48,17 +59,38 @@ def run_once(sessions: sessionmaker[Session], settings: Settings, base_url: str,
                 event = session.get(Event, event_id)
                 if event is None:
                     continue
+                topic = event.topic
                 try:
                     handler(session, event, settings, base_url)
                     outbox.mark_delivered(session, name, [event_id])
                     session.commit()
-                except Exception:
+                except Exception as exc:
                     session.rollback()
-                    log.exception("consumer %s failed on event %s (%s); will retry",
-                                  name, event_id, event.topic)
-                    break
+                    if not _give_up(session, name, event_id, topic, exc):
+                        break
+            _failures.pop((name, event_id), None)
             taken += 1
     return taken
+
+
+def _give_up(session: Session, consumer: str, event_id: int, topic: str,
+             exc: Exception) -> bool:
+    """After a failed event: True when it is set aside (taken without effect)."""
+    key = (consumer, event_id)
+    _failures[key] = attempts = _failures.get(key, 0) + 1
+    if isinstance(exc, TRANSIENT) or attempts < MAX_ATTEMPTS:
+        log.warning("consumer %s failed on event %s (%s), attempt %s; will retry",
+                    consumer, event_id, topic, attempts, exc_info=exc)
+        return False
+    log.error("consumer %s set aside event %s (%s) after %s failures", consumer, event_id,
+              topic, attempts, exc_info=exc)
+    try:
+        outbox.mark_delivered(session, consumer, [event_id])
+        session.commit()
+    except DBAPIError:
+        session.rollback()
+        return False
+    return True
 
 
 def run_forever(sessions: sessionmaker[Session], settings: Settings, base_url: str,
