@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from typing import Any
 
+from pagurus.core import attachments as core_attachments
 from pagurus.core import projects as core_projects
+from pagurus.core import releases as core_releases
 from pagurus.core.users import get_user
 from pagurus.db import session_scope
 from pagurus.git import hooks as git_hooks
@@ -96,6 +99,11 @@ def delete_project(project_id: int, agent: str | None = None) -> dict[str, Any]:
         fullname = project.fullname
         for kind in REPO_KINDS:
             git_repos.remove(repo_path(rt.settings.data_dir, kind, fullname))
+        # files kept beside the repos go too: a new project of the same name (or,
+        # on SQLite, of the same reused id) must not inherit them
+        for files in (core_releases.folder(rt.settings.data_dir, project),
+                      core_attachments.folder(rt.settings.data_dir, project)):
+            shutil.rmtree(files, ignore_errors=True)
         actor = get_user(session, agent) if agent else None
         core_projects.delete_row(session, project, actor)
         return {"endpoint": "index", "message": f'Project "{fullname}" deleted'}

@@ -6,6 +6,9 @@ import pygit2
 from apihelp import API, error_of, poll_task, project_row, repo_dirs
 from conftest import auth, unique
 
+from pagurus.core import attachments as core_attachments
+from pagurus.core import releases as core_releases
+
 
 def create(client, raw, name, **extra):
     resp = client.post(API + "/new", headers=auth(raw),
@@ -68,9 +71,16 @@ def test_owner_deletes_a_project_and_its_fork_survives(client, session, settings
     resp = client.post(f"{API}/{name}/delete",
                        headers=auth(make_token(other, ["modify_project"])))
     assert error_of(resp) == (401, "EINVALIDTOK")
+    kept = [core_releases.folder(settings.data_dir, project) / "gone-1.0.tar.gz",
+            core_attachments.folder(settings.data_dir, project) / "shot.png"]
+    for path in kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"data")
     project_token = make_token(owner, ["modify_project"], project=project)
     resp = client.post(f"{API}/{name}/delete", headers=auth(project_token))
     assert resp.status_code == 200, resp.get_json()
+    # its release files and attachments went with it
+    assert not any(path.parent.exists() for path in kept)
     data = resp.get_json()
     assert data["message"] == "Project deleted"
     assert data["project"]["fullname"] == name
