@@ -60,6 +60,9 @@ class Settings:
     task_wait_seconds: float = 60.0
     max_attachment_bytes: int = 4 * 1024 * 1024  # one file attached to an issue
     max_release_bytes: int = 512 * 1024 * 1024  # one uploaded release file (core.releases)
+    # disk caches: past these, the least recently used files go (pagurus.diskcache); 0: no bound
+    archive_cache_bytes: int = 2 * 1024 * 1024 * 1024
+    blame_cache_bytes: int = 256 * 1024 * 1024
     cookie_secure: bool = False
     # remote pull requests may fetch from loopback/private addresses (core.netguard)
     allow_local_remotes: bool = False

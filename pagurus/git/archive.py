@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from pagurus import diskcache
 from pagurus.git.repos import GIT_ENV
 from pagurus.paths import safe_join
 
@@ -63,11 +64,13 @@ def _env(repo_dir: Path) -> dict[str, str]:
 
 
 def stream_archive(repo_dir: Path, target: Path, commit_id: str, name: str,
-                   ext: str) -> Iterator[bytes]:
+                   ext: str, *, cache_root: Path | None = None,
+                   max_bytes: int = 0) -> Iterator[bytes]:
     """Yield the archive while writing it to ``target`` atomically.
 
     If the reader stops early or git fails, the temporary file is removed
-    and nothing is cached."""
+    and nothing is cached. Once kept, ``cache_root`` (the archives folder)
+    is brought back under ``max_bytes`` when due (``pagurus.diskcache``)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
@@ -88,6 +91,8 @@ def stream_archive(repo_dir: Path, target: Path, commit_id: str, name: str,
         if proc.wait() == 0:
             os.replace(tmp, target)
             done = True
+            if cache_root is not None:
+                diskcache.trim(cache_root, max_bytes)
     finally:
         if proc.poll() is None:
             proc.kill()

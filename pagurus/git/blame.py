@@ -29,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pagurus import diskcache
 from pagurus.git.repos import GIT_ENV
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,9 @@ class BlameJobs:
     blames kept as files under ``cache_dir`` (None: memory only)."""
 
     def __init__(self, cache_dir: Path | None, workers: int = WORKERS,
-                 max_pending: int = MAX_PENDING) -> None:
+                 max_pending: int = MAX_PENDING, max_bytes: int = 0) -> None:
         self.cache_dir = cache_dir
+        self.max_bytes = max_bytes  # the bound of cache_dir (pagurus.diskcache)
         self.max_pending = max_pending
         self._executor = ThreadPoolExecutor(max_workers=workers,
                                             thread_name_prefix="pagurus-blame")
@@ -240,9 +242,11 @@ class BlameJobs:
         if files is None:
             return None
         try:
-            return files[0].read_text("utf-8")
+            found = files[0].read_text("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
+        diskcache.touch(files[0])
+        return found
 
     def _compute(self, key: str, git_dir: str, commit_id: str, path: str,
                  encoding: str) -> str:
@@ -267,6 +271,8 @@ class BlameJobs:
                 value = blame(git_dir, commit_id, path, encoding).to_json()
                 if time.monotonic() - started >= PERSIST_SECONDS:
                     _write(result, value)
+                    assert self.cache_dir is not None
+                    diskcache.trim(self.cache_dir, self.max_bytes)
                 return value
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -290,11 +296,11 @@ _jobs: dict[str, BlameJobs] = {}
 _jobs_lock = threading.Lock()
 
 
-def jobs(cache_dir: Path | None) -> BlameJobs:
+def jobs(cache_dir: Path | None, max_bytes: int = 0) -> BlameJobs:
     """The process-wide :class:`BlameJobs` for this cache folder."""
     name = str(cache_dir) if cache_dir is not None else ""
     with _jobs_lock:
         found = _jobs.get(name)
         if found is None:
-            found = _jobs[name] = BlameJobs(cache_dir)
+            found = _jobs[name] = BlameJobs(cache_dir, max_bytes=max_bytes)
         return found

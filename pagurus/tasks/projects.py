@@ -14,7 +14,7 @@ from pagurus.db import session_scope
 from pagurus.git import hooks as git_hooks
 from pagurus.git import repos as git_repos
 from pagurus.model import Project
-from pagurus.paths import REPO_KINDS, repo_path
+from pagurus.paths import REPO_KINDS, repo_path, safe_join
 from pagurus.tasks.app import celery_app, runtime
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,8 @@ def delete_project(project_id: int, agent: str | None = None) -> dict[str, Any]:
         # files kept beside the repos go too: a new project of the same name (or,
         # on SQLite, of the same reused id) must not inherit them
         for files in (core_releases.folder(rt.settings.data_dir, project),
-                      core_attachments.folder(rt.settings.data_dir, project)):
+                      core_attachments.folder(rt.settings.data_dir, project),
+                      safe_join(rt.settings.data_dir / "archives", fullname)):
             shutil.rmtree(files, ignore_errors=True)
         actor = get_user(session, agent) if agent else None
         core_projects.delete_row(session, project, actor)

@@ -616,7 +616,7 @@ def _blame_json(ctx: Ctx, cid: str, path: str,
     cache = render.cache()
     key = f"{cid}:{path}:{encoding}"
     found = cache.get("blame", key)
-    jobs = git_blame.jobs(_blame_dir())
+    jobs = git_blame.jobs(_blame_dir(), settings().blame_cache_bytes)
     if found is None:
         found = jobs.read(cid, path, encoding)
         if found is not None:

@@ -35,7 +35,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import bindparam, func, literal, select, union_all
 from werkzeug.wrappers import Response
 
-from pagurus import paths
+from pagurus import diskcache, paths
 from pagurus.cache import object_cache
 from pagurus.core import flags as core_flags
 from pagurus.core.users import get_user
@@ -579,10 +579,14 @@ def download_archive(repo: str, rest: str, namespace: str | None = None,
         return Response(status=304)
     target = git_archive.cache_path(settings().data_dir, project.fullname, commit_id, name, ext)
     if target.is_file():
+        diskcache.touch(target)
         body = git_archive.read_file(target)
         length: int | None = target.stat().st_size
     else:
-        body = git_archive.stream_archive(_repo_dir(project), target, commit_id, name, ext)
+        body = git_archive.stream_archive(
+            _repo_dir(project), target, commit_id, name, ext,
+            cache_root=settings().data_dir / "archives",
+            max_bytes=settings().archive_cache_bytes)
         length = None
     resp = Response(body, mimetype=git_archive.FORMATS[ext][1])
     if length is not None:
