@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Flask, g, request
 from flask.wrappers import Response
+from jinja2 import FileSystemBytecodeCache
 
 from pagurus import config as config_mod
 from pagurus.config import Settings
@@ -45,6 +46,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(context.close_db)
     app.context_processor(context.template_globals)
     app.jinja_env.globals["csrf_token"] = csrf.token
+    # compiled templates kept on disk: a new worker loads them in ~50 ms instead of
+    # compiling all of them (~1.6 s, paid by its first requests); keyed by source
+    jinja_cache = settings.data_dir / "cache" / "jinja"
+    try:
+        jinja_cache.mkdir(parents=True, exist_ok=True)
+        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(jinja_cache))
+    except OSError:
+        pass  # an unwritable data dir only costs compile time
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 
     @app.before_request

@@ -62,7 +62,17 @@ class WebServer(BaseApplication):  # type: ignore[misc]
         from pagurus.web.app import create_app
 
         logs.setup()
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        warm_up(app)
+        return app
+
+
+def warm_up(app: Any) -> None:
+    """Load every template before the worker serves (from the bytecode cache
+    once any worker compiled them), so no visitor waits for a compile."""
+    env = app.jinja_env
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
+        env.get_template(name)
 
 
 _lock = threading.Lock()
