@@ -63,6 +63,8 @@ class Settings:
     # disk caches: past these, the least recently used files go (pagurus.diskcache); 0: no bound
     archive_cache_bytes: int = 2 * 1024 * 1024 * 1024
     blame_cache_bytes: int = 256 * 1024 * 1024
+    # the outbox keeps events this long once recorded (pagurus.events.outbox.prune)
+    event_retention_days: int = 30
     cookie_secure: bool = False
     # remote pull requests may fetch from loopback/private addresses (core.netguard)
     allow_local_remotes: bool = False

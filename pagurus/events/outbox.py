@@ -6,9 +6,10 @@ both commit together or neither does; dispatchers relay rows later.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pagurus.model import Event, EventDelivery
@@ -50,11 +51,33 @@ def record(
     return event
 
 
+# Events are taken in id order, but ids are given at insert and rows show at
+# commit: a slow transaction can make a lower id appear after higher ones were
+# taken. Looking back this many ids behind the newest taken event covers that
+# with a wide margin, and keeps each round's lookup small however long the
+# outbox has grown (it used to compare every event with every delivery).
+LOOK_BACK = 10_000
+
+
 def pending(session: Session, consumer: str, limit: int = 100) -> list[Event]:
     """Events ``consumer`` has not yet taken, oldest first."""
-    taken = select(EventDelivery.event_id).where(EventDelivery.consumer == consumer)
-    stmt = select(Event).where(Event.id.not_in(taken)).order_by(Event.id).limit(limit)
+    newest = session.scalar(select(func.max(EventDelivery.event_id))
+                            .where(EventDelivery.consumer == consumer))
+    floor = (newest or 0) - LOOK_BACK
+    taken = select(EventDelivery.event_id).where(EventDelivery.consumer == consumer,
+                                                 EventDelivery.event_id > floor)
+    stmt = (select(Event).where(Event.id > floor, Event.id.not_in(taken))
+            .order_by(Event.id).limit(limit))
     return list(session.scalars(stmt))
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Forget events recorded before ``before`` (with their deliveries); the
+    dispatcher keeps ``event_retention_days`` of them. Returns how many went."""
+    old = select(Event.id).where(Event.created_at < before)
+    session.execute(delete(EventDelivery).where(EventDelivery.event_id.in_(old)))
+    gone = session.execute(delete(Event).where(Event.created_at < before))
+    return int(getattr(gone, "rowcount", 0) or 0)
 
 
 def mark_delivered(session: Session, consumer: str, event_ids: list[int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pagurus.model.base import Base, utcnow
@@ -20,14 +20,19 @@ class Event(Base):
     # events about private objects are kept for internal consumers only
     private: Mapped[bool] = mapped_column(default=False)
     project_id: Mapped[int | None] = mapped_column(index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # old events are pruned by age (outbox.prune)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class EventDelivery(Base):
     """One row per (event, consumer) once that consumer has taken the event."""
 
     __tablename__ = "event_deliveries"
-    __table_args__ = (UniqueConstraint("event_id", "consumer"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "consumer"),
+        # a consumer's newest taken event, and its taken events from there back
+        Index("ix_event_deliveries_consumer_event", "consumer", "event_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from kombu.exceptions import KombuError
 from sqlalchemy.exc import DBAPIError
@@ -24,12 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from pagurus.config import Settings
 from pagurus.events import outbox
 from pagurus.model import Event
+from pagurus.model.base import utcnow
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Event, Settings, str], None]
 
 MAX_ATTEMPTS = 3
+PRUNE_EVERY = 3600.0
 # the database, the broker or the network away: wait for them, however long
 TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, KombuError, OSError)
 # (consumer, event id) -> failed rounds, in this process
@@ -93,10 +97,31 @@ def _give_up(session: Session, consumer: str, event_id: int, topic: str,
     return True
 
 
+def prune(sessions: sessionmaker[Session], settings: Settings) -> int:
+    """Forget events older than ``event_retention_days`` (0: keep them all)."""
+    if settings.event_retention_days <= 0:
+        return 0
+    before = utcnow() - timedelta(days=settings.event_retention_days)
+    with sessions() as session:
+        gone = outbox.prune(session, before)
+        session.commit()
+    if gone:
+        log.info("forgot %d events recorded before %s", gone, before.isoformat())
+    return gone
+
+
 def run_forever(sessions: sessionmaker[Session], settings: Settings, base_url: str,
                 stop: threading.Event, interval: float = 1.0) -> None:
-    """Poll until ``stop`` is set; a busy round is followed at once by the next."""
+    """Poll until ``stop`` is set; a busy round is followed at once by the next.
+    Old events are pruned at start and then every ``PRUNE_EVERY`` seconds."""
+    pruned_at = -PRUNE_EVERY
     while not stop.is_set():
+        if time.monotonic() - pruned_at >= PRUNE_EVERY:
+            pruned_at = time.monotonic()
+            try:
+                prune(sessions, settings)
+            except Exception:
+                log.exception("pruning old events failed")
         try:
             busy = run_once(sessions, settings, base_url)
         except Exception:
