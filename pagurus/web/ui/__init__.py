@@ -39,7 +39,17 @@ def error_page(exc: Exception) -> Any:
 
 def register(app: Flask) -> None:
     """Attach the UI blueprints; project routes go last since ``/<repo>`` catches much."""
-    from pagurus.web.ui import account, admin, attachments, browse, commits, edit, pages, project
+    from pagurus.web.ui import (
+        about,
+        account,
+        admin,
+        attachments,
+        browse,
+        commits,
+        edit,
+        pages,
+        project,
+    )
     from pagurus.web.ui import boards as board_pages
     from pagurus.web.ui import issue_lists as issue_list_pages
     from pagurus.web.ui import issue_settings as tracker_settings
@@ -48,7 +58,7 @@ def register(app: Flask) -> None:
     from pagurus.web.ui import pulls as pull_pages
     from pagurus.web.ui import releases as release_pages
 
-    for module in (account, admin, pages, browse, commits, edit, attachments, issue_pages,
+    for module in (about, account, admin, pages, browse, commits, edit, attachments, issue_pages,
                    board_pages, tracker_settings, issue_list_pages, pull_pages,
                    pull_list_pages, release_pages, project):
         app.register_blueprint(module.bp)
