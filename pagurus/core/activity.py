@@ -229,9 +229,15 @@ def day(session: Session, user: User, viewer: User | None, on: date, tz: tzinfo 
             .where(ActivityLog.user_id == user.id, ActivityLog.date_created >= start,
                    ActivityLog.date_created < end, _visible(session, viewer))
             .order_by(ActivityLog.date_created, ActivityLog.id))
+    from pagurus.core.project_activity import hidden_issue_uids  # it imports core.issues
+
+    rows = list(session.execute(stmt))
+    hidden = hidden_issue_uids(session, viewer, [entry for entry, _project in rows])
     items: list[DayItem] = []
     commit_groups: dict[int, int] = {}  # project id -> index in items
-    for entry, project in session.execute(stmt):
+    for entry, project in rows:
+        if entry.issue_uid in hidden:
+            continue
         if grouped and entry.log_type == "committed":
             at = commit_groups.get(project.id)
             if at is None:
