@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pagurus.core import access
 from pagurus.core.errors import InvalidInput, NotAllowed, NotFound
 from pagurus.core.projects import visible_clause
+from pagurus.core.users import get_user
 from pagurus.model import (
     GroupMember,
     Project,
@@ -180,6 +181,51 @@ def set_watch(session: Session, user: User, project: Project, level: int | str,
     row.watch_commits = level in (WATCH_COMMITS, WATCH_ALL)
     session.flush()
     return _names(row.watch_issues, row.watch_commits)
+
+
+# Pagure's answers to POST {P}/watchers/update
+WATCH_MESSAGES = {
+    WATCH_NONE: "You are no longer watching this project",
+    WATCH_ISSUES: "You are now watching issues and PRs on this project",
+    WATCH_COMMITS: "You are now watching commits on this project",
+    WATCH_ALL: "You are now watching issues, PRs, and commits on this project",
+}
+
+
+def _api_level(value: Any) -> int:
+    """A level as the API takes it: an integer or its text; else ENOCODE
+    worded like Pagure (the value quoted, ``None`` when missing)."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    if isinstance(text, str) and text in {str(level) for level in WATCH_LEVELS}:
+        return int(text)
+    shown = "None" if value is None else str(value)[:100]
+    raise InvalidInput(f'The watch value of "{shown}" is invalid', code="ENOCODE")
+
+
+def update_watch_status(session: Session, actor: User, project: Project,
+                        watcher: str, value: Any) -> str:
+    """Set ``watcher``'s choice on the project for the API and say what it is now.
+
+    Only the watcher themself or a site admin may (EMODIFYPROJECTNOTALLOWED,
+    decided before the name is looked up, so that nobody probes names); an
+    unknown watcher is EINVALIDREQ; a level outside -1..3 is ENOCODE."""
+    user = get_user(session, watcher)
+    if not access.is_site_admin(actor) and (user is None or user.id != actor.id):
+        raise NotAllowed("You are not allowed to modify this project",
+                         code="EMODIFYPROJECTNOTALLOWED")
+    if user is None:
+        raise InvalidInput("No such user", errors={"watcher": ["No such user."]})
+    level = _api_level(value)
+    if level == WATCH_RESET:
+        _require_visible(session, user, project)
+        if _explicit(session, user, project) is None:
+            return "Watch status is already reset"
+        set_watch(session, user, project, level, actor=actor)
+        return "Watch status reset"
+    set_watch(session, user, project, level, actor=actor)
+    return WATCH_MESSAGES[level]
 
 
 def watchers(session: Session, project: Project) -> dict[str, Any]:

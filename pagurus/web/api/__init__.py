@@ -22,5 +22,7 @@ import pagurus.web.api.issue_lists  # noqa: E402, F401  (issue lists, a user's i
 import pagurus.web.api.issue_stats  # noqa: E402, F401  (issue history statistics)
 import pagurus.web.api.issue_tags  # noqa: E402, F401  (coloured issue tags)
 import pagurus.web.api.issues  # noqa: E402, F401  (issues: create, read, change)
+import pagurus.web.api.plugins  # noqa: E402, F401  (git-hook plugins)
 import pagurus.web.api.pulls  # noqa: E402, F401  (pull requests, user PR lists)
+import pagurus.web.api.watchers  # noqa: E402, F401  (project watchers, webhook key)
 from pagurus.web.api import groups, meta, openapi, projects, users  # noqa: E402, F401
