@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from pagurus.model import Event, EventDelivery
+from pagurus.model import Event, EventDelivery, utcnow
 
 TOPICS = frozenset({
     "project.new", "project.edit", "project.forked", "project.deleted",
@@ -69,6 +69,26 @@ def pending(session: Session, consumer: str, limit: int = 100) -> list[Event]:
     stmt = (select(Event).where(Event.id > floor, Event.id.not_in(taken))
             .order_by(Event.id).limit(limit))
     return list(session.scalars(stmt))
+
+
+def start_from_now(session: Session, consumer: str) -> int:
+    """For a consumer that never took an event (one added to a forge that has
+    been running): count what is already in the outbox as taken, so that it
+    starts with the events to come instead of replaying weeks of them.
+    Returns how many were skipped (0 for a consumer that already started)."""
+    if session.scalar(select(EventDelivery.id).where(EventDelivery.consumer == consumer)
+                      .limit(1)) is not None:
+        return 0
+    newest = session.scalar(select(func.max(Event.id)))
+    if newest is None:
+        return 0
+    window = Event.id > newest - LOOK_BACK
+    # counted apart: psycopg reports no row count for INSERT … SELECT built by SQLAlchemy
+    skipped = session.scalar(select(func.count()).select_from(Event).where(window)) or 0
+    session.execute(insert(EventDelivery).from_select(
+        ["event_id", "consumer", "delivered_at"],
+        select(Event.id, literal(consumer), literal(utcnow())).where(window)))
+    return int(skipped)
 
 
 def prune(session: Session, before: datetime) -> int:

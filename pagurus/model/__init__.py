@@ -36,6 +36,7 @@ from pagurus.model.pulls import (
 )
 from pagurus.model.tokens import ApiToken
 from pagurus.model.users import Group, GroupMember, SSHKey, User, UserEmail
+from pagurus.model.webhooks import WebhookDelivery
 
 __all__ = [
     "DEFAULT_TAG_COLOR",
@@ -73,5 +74,6 @@ __all__ = [
     "User",
     "UserEmail",
     "Watcher",
+    "WebhookDelivery",
     "utcnow",
 ]

@@ -7,8 +7,8 @@ there and retries it on the next round: events wait and an event is never
 taken twice by one consumer. Only an event the consumer itself cannot
 handle — an error that is not the database or the broker being away —
 is set aside after ``MAX_ATTEMPTS`` rounds (logged with its traceback), so
-one bad event cannot stop every later one. Email is the first consumer;
-webhooks and the event source come later.
+one bad event cannot stop every later one. Consumers: email and
+webhooks; the event source comes later.
 """
 
 from __future__ import annotations
@@ -48,7 +48,19 @@ def mail_consumer(session: Session, event: Event, settings: Settings, base_url: 
         mail.send_email.delay(item.to, item.subject, item.body, item.headers)
 
 
-CONSUMERS: dict[str, Handler] = {"mail": mail_consumer}
+def webhooks_consumer(session: Session, event: Event, settings: Settings,
+                      base_url: str) -> None:
+    from pagurus.tasks import webhooks
+
+    webhooks.consume(session, event, base_url)
+
+
+CONSUMERS: dict[str, Handler] = {"mail": mail_consumer, "webhooks": webhooks_consumer}
+# consumers that, the first time they run on a forge, skip what the outbox
+# already holds (webhooks added to a running forge must not replay weeks of
+# events to every hook); mail always had its consumer
+FROM_NOW = frozenset({"webhooks"})
+_started: set[tuple[str, str]] = set()  # (database URL, consumer) checked in this process
 
 
 def run_once(sessions: sessionmaker[Session], settings: Settings, base_url: str, *,
@@ -56,6 +68,15 @@ def run_once(sessions: sessionmaker[Session], settings: Settings, base_url: str,
     """One round over every consumer; returns how many events were taken."""
     taken = 0
     for name, handler in (consumers or CONSUMERS).items():
+        key = (str(sessions.kw.get("bind", "")), name)
+        if name in FROM_NOW and key not in _started:
+            with sessions() as session:
+                skipped = outbox.start_from_now(session, name)
+                session.commit()
+            if skipped:
+                log.info("consumer %s starts from now: %d earlier events skipped", name,
+                         skipped)
+            _started.add(key)
         with sessions() as session:
             ids = [e.id for e in outbox.pending(session, name, limit)]
         for event_id in ids:
@@ -98,7 +119,11 @@ def _give_up(session: Session, consumer: str, event_id: int, topic: str,
 
 
 def prune(sessions: sessionmaker[Session], settings: Settings) -> int:
-    """Forget events older than ``event_retention_days`` (0: keep them all)."""
+    """Forget events older than ``event_retention_days`` (0: keep them all);
+    also webhook deliveries past 30 days (and re-queue lost ones)."""
+    from pagurus.tasks import webhooks
+
+    webhooks.upkeep(sessions)
     if settings.event_retention_days <= 0:
         return 0
     before = utcnow() - timedelta(days=settings.event_retention_days)

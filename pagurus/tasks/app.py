@@ -17,7 +17,7 @@ from pagurus.config import Settings, ensure_data_dir
 from pagurus.db import make_engine, make_sessionmaker
 
 celery_app = Celery("pagurus", include=["pagurus.tasks.projects", "pagurus.tasks.mail",
-                                         "pagurus.tasks.pulls"])
+                                         "pagurus.tasks.pulls", "pagurus.tasks.webhooks"])
 
 
 @dataclass

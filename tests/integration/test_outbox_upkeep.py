@@ -52,3 +52,16 @@ def test_the_dispatcher_forgets_events_past_their_retention(app, settings, sessi
     assert session.get(Event, old) is None and session.get(Event, recent) is not None
     assert session.scalar(select(func.count()).select_from(EventDelivery)
                           .where(EventDelivery.event_id == old)) == 0
+
+
+def test_a_consumer_added_later_starts_with_the_events_to_come(session):
+    marker = unique("m")
+    _event(session, marker)
+    _event(session, marker)
+    consumer = unique("late-consumer")
+    assert outbox.start_from_now(session, consumer) >= 2
+    session.commit()
+    assert outbox.pending(session, consumer) == []
+    new = _event(session, marker)
+    assert [e.id for e in outbox.pending(session, consumer)] == [new]
+    assert outbox.start_from_now(session, consumer) == 0  # only the first time

@@ -54,14 +54,17 @@ def register(app: Flask) -> None:
     from pagurus.web.ui import issue_lists as issue_list_pages
     from pagurus.web.ui import issue_settings as tracker_settings
     from pagurus.web.ui import issues as issue_pages
+    from pagurus.web.ui import plugin_settings as hook_pages
     from pagurus.web.ui import project_activity as activity_pages
     from pagurus.web.ui import pull_lists as pull_list_pages
     from pagurus.web.ui import pulls as pull_pages
     from pagurus.web.ui import releases as release_pages
+    from pagurus.web.ui import webhooks as webhook_pages
 
     for module in (about, account, admin, pages, browse, commits, edit, attachments, issue_pages,
                    board_pages, tracker_settings, issue_list_pages, pull_pages,
-                   pull_list_pages, release_pages, activity_pages, project):
+                   pull_list_pages, release_pages, activity_pages, hook_pages, webhook_pages,
+                   project):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(Exception, error_page)
