@@ -22,6 +22,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +41,11 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0  # seconds, for the connection and for each read
 DEADLINE = 30.0  # seconds for a whole exchange, however the target trickles
-MISSING_RETRIES = 5  # a row not yet committed by the dispatcher: look again
+# a row the dispatcher has not committed yet (its task was queued inside the
+# transaction): look again for this long, in the task (a Celery retry with a
+# countdown was seen stuck with Redis, acks_late and prefetch 1)
+MISSING_WAIT = 10.0
+MISSING_STEP = 0.1
 
 Resolver = Callable[..., list[Any]]
 
@@ -244,15 +249,16 @@ def attempt_delivery(sessions: sessionmaker[Session], settings: Settings, delive
             "error": outcome.error, "retry_in": retry_in}
 
 
-@celery_app.task(name="pagurus.deliver_webhook", bind=True, max_retries=MISSING_RETRIES)
-def deliver_webhook(self: Any, delivery_id: int, attempt: int = 0) -> dict[str, Any]:
+@celery_app.task(name="pagurus.deliver_webhook")
+def deliver_webhook(delivery_id: int, attempt: int = 0) -> dict[str, Any]:
     """One attempt of a webhook delivery; queues the next one when it failed
     in a way worth retrying."""
     rt = runtime()
     result = attempt_delivery(rt.sessions, rt.settings, delivery_id, attempt)
-    if result["state"] == "missing" and attempt == 0 \
-            and self.request.retries < MISSING_RETRIES:
-        raise self.retry(countdown=2)
+    deadline = time.monotonic() + MISSING_WAIT
+    while result["state"] == "missing" and attempt == 0 and time.monotonic() < deadline:
+        time.sleep(MISSING_STEP)
+        result = attempt_delivery(rt.sessions, rt.settings, delivery_id, attempt)
     if result.get("retry_in") is not None:
         try:
             deliver_webhook.apply_async((delivery_id, attempt + 1),
