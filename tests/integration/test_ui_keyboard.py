@@ -6,24 +6,16 @@ a field, with the page's CSP on and nothing blocked."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browserhelp import CHROMIUM, WATCH_VIOLATIONS
 from conftest import unique
 from livehelp import live_web
 
 from pagurus import config
 from pagurus.core import issues as core_issues
 from pagurus.core import projects as core_projects
-
-CHROMIUM = Path("/usr/bin/chromium")
-WATCH_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || ''));
-});
-"""
 
 
 @pytest.fixture(scope="module")

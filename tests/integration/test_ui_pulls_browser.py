@@ -6,10 +6,10 @@ diff loads in place — with the page's CSP on and nothing blocked."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browserhelp import CHROMIUM, WATCH_VIOLATIONS
 from conftest import PASSWORD
 from livehelp import live_web
 from pullui_help import commit, make_project, open_pull, pr_path
@@ -18,14 +18,6 @@ from sqlalchemy import select
 from pagurus import config
 from pagurus.git import diff as git_diff
 from pagurus.model import PullRequestComment
-
-CHROMIUM = Path("/usr/bin/chromium")
-WATCH_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || ''));
-});
-"""
 
 
 @pytest.fixture(scope="module")
