@@ -150,21 +150,55 @@ def check_url(url: Any, *, allow_local: bool = False,
     if allow_local:
         return Remote(url, scheme, host, port, (), netloc)
     try:
-        infos = resolver(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        addresses = public_addresses(host, port, resolver)
+    except Unresolved:
         raise _refuse(f"The host {host} could not be resolved") from None
+    except OddAddress:
+        raise _refuse(f"The host {host} has an unexpected address") from None
+    except PrivateAddress as exc:
+        raise _refuse(f"The host {host} resolves to a local or private address "
+                      f"({exc.ip}): remote repositories must be on the public internet"
+                      ) from None
+    return Remote(url, scheme, host, port, addresses, netloc)
+
+
+class Unresolved(Exception):
+    """The name did not resolve (now: DNS may answer later)."""
+
+
+class OddAddress(Exception):
+    """The resolver answered something that is not an IP address."""
+
+
+class PrivateAddress(Exception):
+    """The name resolves to an address outgoing requests may not reach."""
+
+    def __init__(self, ip: IPAddress) -> None:
+        super().__init__(str(ip))
+        self.ip = ip
+
+
+def public_addresses(host: str, port: int, resolver: Resolver = socket.getaddrinfo
+                     ) -> tuple[str, ...]:
+    """Every address ``host`` resolves to, once each, all public: the ones to
+    connect to (never a second lookup, which DNS rebinding could answer
+    differently). Raises Unresolved, OddAddress or PrivateAddress; each
+    caller words the refusal for its users."""
+    try:
+        infos = resolver(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise Unresolved(host) from exc
     addresses: list[str] = []
     for info in infos:
         text = str(info[4][0]).split("%", 1)[0]
         try:
             ip = ipaddress.ip_address(text)
         except ValueError:
-            raise _refuse(f"The host {host} has an unexpected address") from None
+            raise OddAddress(text) from None
         if not is_public(ip):
-            raise _refuse(f"The host {host} resolves to a local or private address "
-                          f"({ip}): remote repositories must be on the public internet")
+            raise PrivateAddress(ip)
         if str(ip) not in addresses:
             addresses.append(str(ip))
     if not addresses:
-        raise _refuse(f"The host {host} could not be resolved")
-    return Remote(url, scheme, host, port, tuple(addresses), netloc)
+        raise Unresolved(host)
+    return tuple(addresses)

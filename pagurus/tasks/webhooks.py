@@ -17,7 +17,6 @@ and the connection goes to those checked addresses, never to a second lookup
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import logging
 import socket
 import ssl
@@ -113,25 +112,17 @@ def _target(url: str, allow_local: bool, resolver: Resolver) -> tuple[str, str, 
     if allow_local:
         return scheme, host, port, path, ()
     try:
-        infos = resolver(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+        addresses = netguard.public_addresses(host, port, resolver)
+    except netguard.Unresolved as exc:
         # DNS may be down for a while: retried, unlike a refused address
         raise OSError(f"The host {host} could not be resolved") from exc
-    addresses: list[str] = []
-    for info in infos:
-        text = str(info[4][0]).split("%", 1)[0]
-        try:
-            ip = ipaddress.ip_address(text)
-        except ValueError:
-            raise Refused(f"The host {host} has an unexpected address") from None
-        if not netguard.is_public(ip):
-            raise Refused(f"The host {host} resolves to a local or private address ({ip}); "
-                          "this instance posts web-hooks to public addresses only")
-        if str(ip) not in addresses:
-            addresses.append(str(ip))
-    if not addresses:
-        raise OSError(f"The host {host} could not be resolved")
-    return scheme, host, port, path, tuple(addresses)
+    except netguard.OddAddress:
+        raise Refused(f"The host {host} has an unexpected address") from None
+    except netguard.PrivateAddress as exc:
+        raise Refused(f"The host {host} resolves to a local or private address "
+                      f"({exc.ip}); this instance posts web-hooks to public addresses only"
+                      ) from None
+    return scheme, host, port, path, addresses
 
 
 def _open(host: str, port: int, addresses: tuple[str, ...], timeout: float) -> socket.socket:
